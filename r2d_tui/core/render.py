@@ -1,0 +1,383 @@
+"""The Dockerfile, exactly as repo2docker renders it, for a workspace with unsaved buffers.
+
+repo2docker is the renderer: this module only drives its buildpacks (``detect()`` then
+``render()``), the way ``Repo2Docker.build()`` does for ``repo2docker --no-build``, so the
+text is byte-identical for the same version and options. What it adds around them:
+
+* **Working directory.** Buildpacks resolve every path against ``os.getcwd()``, which is
+  process-global. All buildpack calls happen under :data:`RENDER_LOCK` inside
+  :func:`_chdir`, so renders from worker threads never interleave.
+* **Unsaved buffers.** The workspace materialises an overlay directory with the buffers
+  written over the on-disk files (:meth:`Workspace.materialized`).
+* **Network look-ups.** R renders ask Posit's package manager for a snapshot URL and Julia
+  renders download the list of Julia versions, without a timeout. :mod:`lookups` bounds
+  them in time, caches them, and falls back (with a note) when offline.
+* **Speed.** repo2docker compiles the same Jinja template on every render (about 75 % of a
+  render). The compiled template is cached; the output is unchanged.
+* **Messages.** The ``repo2docker`` logger's warnings (for example "Python version
+  unspecified") are collected as notes instead of going to stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from r2d_tui.core.workspace import Workspace
+
+#: Serialises every call into repo2docker's buildpacks (they depend on the process cwd).
+RENDER_LOCK = threading.RLock()
+
+#: Buildpack class name → the short name used by ``r2d-tui detect``.
+BUILDPACK_KEYS: dict[str, str] = {
+    "DockerBuildPack": "docker",
+    "JuliaProjectTomlBuildPack": "julia",
+    "JuliaRequireBuildPack": "julia-require",
+    "NixBuildPack": "nix",
+    "RBuildPack": "r",
+    "CondaBuildPack": "conda",
+    "PipfileBuildPack": "pipfile",
+    "PythonBuildPack": "python",
+}
+
+
+def repo2docker_defaults() -> dict[str, Any]:
+    """repo2docker's own defaults for the options r2d-tui shares with it."""
+    import getpass
+
+    from repo2docker.utils import get_platform
+
+    return {
+        "base_image": _repo2docker_app().base_image,
+        "user_id": os.geteuid(),
+        "user_name": getpass.getuser(),
+        "platform": get_platform(),
+    }
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """The repo2docker options that change the generated Dockerfile.
+
+    ``None`` means "repo2docker's default" (its base image, the invoking user's id and name,
+    the host platform), so that ``r2d-tui dockerfile`` and ``repo2docker --no-build`` agree
+    when given the same options.
+    """
+
+    base_image: str | None = None
+    user_id: int | None = None
+    user_name: str | None = None
+    appendix: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+    target_repo_dir: str = ""
+    build_args: tuple[tuple[str, str], ...] = ()
+    platform: str | None = None
+
+    def resolved(self) -> RenderOptions:
+        """These options with every default filled in from repo2docker."""
+        defaults = repo2docker_defaults()
+        return RenderOptions(
+            base_image=self.base_image or defaults["base_image"],
+            user_id=self.user_id if self.user_id is not None else defaults["user_id"],
+            user_name=self.user_name or defaults["user_name"],
+            appendix=self.appendix,
+            labels=self.labels,
+            target_repo_dir=self.target_repo_dir,
+            build_args=self.build_args,
+            platform=self.platform or defaults["platform"],
+        )
+
+    def docker_build_args(self) -> dict[str, str]:
+        """The ``--build-arg`` values repo2docker passes to the build (after :meth:`resolved`)."""
+        args = {"NB_USER": str(self.user_name), "NB_UID": str(self.user_id)}
+        if self.target_repo_dir:
+            args["REPO_DIR"] = self.target_repo_dir
+        args.update(dict(self.build_args))
+        return args
+
+
+@dataclass(frozen=True)
+class RenderProblem:
+    """Why a render failed, located in a file when the error says where."""
+
+    message: str
+    path: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
+class ContextPlan:
+    """What the build context of this render holds, besides the Dockerfile text.
+
+    For generated Dockerfiles repo2docker builds a context of ``Dockerfile``,
+    ``build_script_files/<name>`` (files shipped with repo2docker), the entrypoint scripts,
+    and ``src/`` (the repository minus its ignore patterns). For a Dockerfile repository the
+    context is the repository itself.
+    """
+
+    docker_buildpack: bool
+    dockerfile_path: str
+    """Repository-relative path of the user's Dockerfile (Dockerfile repos only)."""
+    extra_files: tuple[tuple[str, str], ...] = ()
+    """``(context name, absolute source path)`` of repo2docker's own files."""
+    ignore_patterns: tuple[str, ...] = ()
+    """``.dockerignore`` / ``.containerignore`` patterns repo2docker applies to ``src/``."""
+    labels: tuple[tuple[str, str], ...] = ()
+    """Labels repo2docker passes as ``--label`` (Dockerfile repos only)."""
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """The outcome of one render."""
+
+    buildpack: str | None
+    """Short buildpack name (``conda``, ``python``, …), or ``None`` when detection failed."""
+    buildpack_class: str | None
+    dockerfile: str | None
+    """The Dockerfile text (without the newline ``print`` adds), or ``None`` on failure."""
+    options: RenderOptions
+    notes: tuple[str, ...] = ()
+    """repo2docker's log messages and r2d-tui's notes (unresolved look-ups, …)."""
+    problem: RenderProblem | None = None
+    context: ContextPlan | None = None
+    offline_placeholders: bool = False
+    """True when a network look-up could not be made and a placeholder was used."""
+
+    @property
+    def ok(self) -> bool:
+        return self.dockerfile is not None
+
+
+# --- repo2docker integration -------------------------------------------------------------
+
+_installed = False
+
+
+def _install_patches() -> None:
+    """Cache repo2docker's compiled template and bound its network look-ups (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    import jinja2
+    from repo2docker.buildpacks import base
+
+    class _CachedJinja:
+        """Stands in for the ``jinja2`` module inside ``repo2docker.buildpacks.base``."""
+
+        _cache: dict[str, jinja2.Template] = {}
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(jinja2, name)
+
+        def Template(self, source: str) -> jinja2.Template:  # noqa: N802 - mirrors jinja2
+            template = self._cache.get(source)
+            if template is None:
+                template = self._cache[source] = jinja2.Template(source)
+            return template
+
+    base.jinja2 = _CachedJinja()  # type: ignore[assignment]
+    from r2d_tui.core import lookups
+
+    lookups.install()
+    _installed = True
+
+
+class _NoteHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage().strip()
+        if message and message not in self.messages:
+            self.messages.append(message)
+
+
+@contextlib.contextmanager
+def _chdir(path: Path) -> Iterator[None]:
+    with RENDER_LOCK:
+        old = os.getcwd()
+        os.chdir(path)
+        try:
+            yield
+        finally:
+            os.chdir(old)
+
+
+@contextlib.contextmanager
+def collect_notes() -> Iterator[list[str]]:
+    """Capture the ``repo2docker`` logger (and r2d-tui's look-up notes) into a list."""
+    from r2d_tui.core import lookups
+
+    logger = logging.getLogger("repo2docker")
+    handler = _NoteHandler()
+    logger.addHandler(handler)
+    old_level = logger.level
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+    notes: list[str] = []
+    lookups.NOTES.clear()
+    try:
+        yield notes
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        notes.extend(handler.messages)
+        notes.extend(n for n in lookups.NOTES if n not in notes)
+
+
+def pick_buildpack(base_image: str) -> Any:
+    """Detect the buildpack for the current directory exactly as ``Repo2Docker.build`` does.
+
+    Call with the cwd set to the repository (under :data:`RENDER_LOCK`).
+    """
+    app = _repo2docker_app()
+    for buildpack_class in app.buildpacks:
+        buildpack = buildpack_class(base_image=base_image)
+        if buildpack.detect():
+            return buildpack
+    return app.default_buildpack(base_image=base_image)
+
+
+_app: Any = None
+
+
+def _repo2docker_app() -> Any:
+    """One ``Repo2Docker`` instance, for its configured buildpack order and default."""
+    global _app
+    if _app is None:
+        from repo2docker.app import Repo2Docker
+
+        _app = Repo2Docker()
+    return _app
+
+
+def repo_label(workspace: Workspace) -> str:
+    """The ``repo2docker.repo`` label repo2docker would write for this path argument.
+
+    repo2docker evaluates ``os.path.isdir(repo)`` *after* changing into the repository, so
+    an absolute path (or ``.``) gives ``local`` while a relative path like ``myrepo`` gives
+    ``myrepo``. We reproduce that quirk to stay byte-identical.
+    """
+    given = workspace.display_path
+    return "local" if os.path.isdir(os.path.join(workspace.root, given)) else given
+
+
+def problem_from_exception(error: BaseException, workspace_dir: Path) -> RenderProblem:
+    """Turn a buildpack exception into a message with a file and line where possible."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    if mark is not None:
+        name = str(getattr(mark, "name", "") or "")
+        path = _relative(name, workspace_dir)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        return RenderProblem(
+            f"invalid YAML: {problem}", path, int(mark.line) + 1, int(mark.column) + 1
+        )
+    lineno = getattr(error, "lineno", None)
+    if lineno is not None and hasattr(error, "doc"):
+        return RenderProblem(f"invalid TOML: {error}", None, int(lineno), getattr(error, "colno", None))
+    text = str(error).strip() or type(error).__name__
+    return RenderProblem(f"{type(error).__name__}: {text}")
+
+
+def _relative(name: str, workspace_dir: Path) -> str | None:
+    if not name or name.startswith("<"):
+        return None
+    path = Path(name)
+    if not path.is_absolute():
+        return path.as_posix()
+    with contextlib.suppress(ValueError):
+        return path.relative_to(workspace_dir).as_posix()
+    return path.as_posix()
+
+
+def configure_and_render(buildpack: Any, options: RenderOptions, label: str) -> str:
+    """Set up a detected buildpack as ``Repo2Docker.build`` does and render it.
+
+    Call with the cwd set to the repository (under :data:`RENDER_LOCK`).
+    """
+    from repo2docker import __version__ as r2d_version
+
+    buildpack.platform = options.platform
+    buildpack.appendix = options.appendix
+    buildpack.labels["repo2docker.version"] = r2d_version
+    buildpack.labels["repo2docker.repo"] = label
+    buildpack.labels["repo2docker.ref"] = None
+    buildpack.labels.update(dict(options.labels))
+    # repo2docker walks the whole tree on every render only to log that Stencila support was
+    # removed; that walk dominates renders of large repositories and changes no output.
+    buildpack._check_stencila = lambda: None
+    return str(buildpack.render(options.docker_build_args()))
+
+
+def _context_plan(buildpack: Any) -> ContextPlan:
+    from repo2docker.buildpacks import base
+
+    name = type(buildpack).__name__
+    if name == "DockerBuildPack":
+        return ContextPlan(
+            docker_buildpack=True,
+            dockerfile_path=os.path.normpath(buildpack.binder_path("Dockerfile")),
+            labels=tuple((k, str(v)) for k, v in buildpack.get_labels().items()),
+        )
+    extra: list[tuple[str, str]] = []
+    for src in sorted(buildpack.get_build_script_files()):
+        extra.append(buildpack.generate_build_context_filename(src))
+    for fname in ("repo2docker-entrypoint", "python3-login"):
+        extra.append((fname, os.path.join(base.HERE, fname)))
+    patterns: list[str] = []
+    for ignore_name in (".dockerignore", ".containerignore"):
+        ignore_path = buildpack.binder_path(ignore_name)
+        if os.path.exists(ignore_path):
+            with open(ignore_path) as handle:
+                lines = [line.strip() for line in handle.read().splitlines()]
+            patterns.extend(line for line in lines if line and not line.startswith("#"))
+    return ContextPlan(
+        docker_buildpack=False,
+        dockerfile_path="Dockerfile",
+        extra_files=tuple(extra),
+        ignore_patterns=tuple(patterns),
+    )
+
+
+def render(workspace: Workspace, options: RenderOptions | None = None) -> RenderResult:
+    """Render the Dockerfile repo2docker would generate for ``workspace`` (buffers included).
+
+    Never raises for problems in the repository: they come back as ``result.problem``.
+    Safe to call from any thread.
+    """
+    _install_patches()
+    opts = (options or RenderOptions()).resolved()
+    label = repo_label(workspace)
+    buildpack: Any = None
+    with RENDER_LOCK, workspace.materialized() as directory, _chdir(directory):
+        with collect_notes() as notes:
+            try:
+                buildpack = pick_buildpack(str(opts.base_image))
+                text = configure_and_render(buildpack, opts, label)
+                plan = _context_plan(buildpack)
+            except Exception as error:  # repo2docker raises many kinds; report, don't crash
+                problem = problem_from_exception(error, directory)
+                text, plan = None, None
+            else:
+                problem = None
+    from r2d_tui.core import lookups
+
+    class_name = type(buildpack).__name__ if buildpack is not None else None
+    return RenderResult(
+        buildpack=BUILDPACK_KEYS.get(class_name or ""),
+        buildpack_class=class_name,
+        dockerfile=text,
+        options=opts,
+        notes=tuple(notes),
+        problem=problem,
+        context=plan,
+        offline_placeholders=any(n.startswith(lookups.PLACEHOLDER_NOTE) for n in notes),
+    )

@@ -1,0 +1,323 @@
+"""The repository on disk plus the editor's unsaved buffers.
+
+Everything that reads environment files goes through a :class:`Workspace`, so the preview,
+the checks and the build all see the same text: the buffer when the user has unsaved
+edits, the file on disk otherwise.
+
+Files keep their on-disk format. :func:`decode` records the encoding, byte-order mark and
+line ending of a file; buffers hold text with ``\\n`` line endings; :meth:`Workspace.save`
+writes the text back in the recorded format, atomically (temp file in the same folder,
+fsync, rename) and with the file's permission bits, so a save never leaves a half-written
+file and postBuild keeps its executable bit.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import os
+import shutil
+import stat
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from r2d_tui.core.envfiles import BINDER_DIRS, candidate_paths
+
+#: Files larger than this are not loaded into an editor buffer.
+MAX_EDITABLE_BYTES = 8 * 1024 * 1024
+
+
+class WorkspaceError(Exception):
+    """A problem with the repository or one of its files, worded for the user."""
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    """How a file's text is stored on disk, so a save can write it back the same way."""
+
+    encoding: str = "utf-8"
+    bom: bytes = b""
+    newline: str = "\n"
+
+
+@dataclass
+class Buffer:
+    """An editor buffer: the current text and the on-disk format to save it in."""
+
+    text: str
+    format: TextFormat
+    disk_text: str | None
+    """The text as last read from or written to disk (``None`` for a new file)."""
+
+    @property
+    def dirty(self) -> bool:
+        return self.text != self.disk_text
+
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def decode(data: bytes) -> tuple[str, TextFormat]:
+    """Decode file bytes into ``\\n``-separated text and the format they were stored in.
+
+    Raises:
+        UnicodeDecodeError: the bytes are not text in a known encoding.
+    """
+    bom = b""
+    encoding = "utf-8"
+    for mark, name in _BOMS:
+        if data.startswith(mark):
+            bom, encoding = mark, name
+            break
+    text = data[len(bom) :].decode(encoding)
+    if "\x00" in text:
+        raise UnicodeDecodeError(encoding, data, 0, 1, "binary file (contains NUL bytes)")
+    crlf = text.count("\r\n")
+    lone_lf = text.count("\n") - crlf
+    newline = "\r\n" if crlf and crlf >= lone_lf else "\n"
+    if newline == "\r\n":
+        text = text.replace("\r\n", "\n")
+    return text, TextFormat(encoding=encoding, bom=bom, newline=newline)
+
+
+def encode(text: str, fmt: TextFormat) -> bytes:
+    """The bytes :func:`decode` would turn back into ``text`` with format ``fmt``."""
+    if fmt.newline != "\n":
+        text = text.replace("\n", fmt.newline)
+    return fmt.bom + text.encode(fmt.encoding)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically, keeping its mode (and owner where allowed).
+
+    The data goes to a temporary file in the same folder, is fsynced, and is renamed over
+    the target, so a crash leaves either the old or the new file. A symlink is written
+    through to its target.
+    """
+    target = path.resolve() if path.is_symlink() else path
+    folder = target.parent
+    try:
+        old = target.stat()
+    except FileNotFoundError:
+        old = None
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".r2d-tui.tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if old is not None:
+            os.chmod(tmp_name, stat.S_IMODE(old.st_mode))
+            with contextlib.suppress(PermissionError, AttributeError):
+                os.chown(tmp_name, old.st_uid, old.st_gid)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp_name, 0o666 & ~umask)
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+class Workspace:
+    """A repository on disk plus unsaved buffers keyed by repository-relative POSIX path."""
+
+    def __init__(self, root: str | Path, *, display_path: str | None = None) -> None:
+        path = Path(root).expanduser()
+        if not path.exists():
+            raise WorkspaceError(f"{root}: no such directory")
+        if not path.is_dir():
+            raise WorkspaceError(f"{root}: not a directory (give the repository folder)")
+        self.root: Path = path.resolve()
+        #: The path as the user gave it; repo2docker's ``repo2docker.repo`` label depends on it.
+        self.display_path: str = display_path if display_path is not None else str(root)
+        self._buffers: dict[str, Buffer] = {}
+        self._lock = threading.RLock()
+        self._overlay_dir: Path | None = None
+
+    # -- reading -------------------------------------------------------------------------
+    def abspath(self, rel: str) -> Path:
+        return self.root / rel
+
+    def read_disk(self, rel: str) -> tuple[str, TextFormat]:
+        """Read and decode a file from disk.
+
+        Raises:
+            WorkspaceError: the file is missing, unreadable, too large, or not text.
+        """
+        path = self.abspath(rel)
+        try:
+            if not path.is_file():
+                kind = "a directory" if path.is_dir() else "not a regular file"
+                raise WorkspaceError(f"{rel}: {kind}")
+            size = path.stat().st_size
+            if size > MAX_EDITABLE_BYTES:
+                raise WorkspaceError(f"{rel}: {size // 1024 // 1024} MB is too large to edit")
+            data = path.read_bytes()
+        except OSError as error:
+            raise WorkspaceError(f"{rel}: {error.strerror or error}") from error
+        try:
+            return decode(data)
+        except UnicodeDecodeError as error:
+            raise WorkspaceError(f"{rel}: not text in UTF-8/UTF-16 ({error.reason})") from error
+
+    def text(self, rel: str) -> str | None:
+        """The current text of ``rel``: its buffer if open, else the disk, else ``None``."""
+        with self._lock:
+            buffer = self._buffers.get(rel)
+            if buffer is not None:
+                return buffer.text
+        try:
+            return self.read_disk(rel)[0]
+        except WorkspaceError:
+            return None
+
+    def open(self, rel: str) -> Buffer:
+        """Open ``rel`` into a buffer (or return the open one)."""
+        with self._lock:
+            buffer = self._buffers.get(rel)
+            if buffer is None:
+                if self.abspath(rel).exists():
+                    text, fmt = self.read_disk(rel)
+                    buffer = Buffer(text=text, format=fmt, disk_text=text)
+                else:
+                    buffer = Buffer(text="", format=TextFormat(), disk_text=None)
+                self._buffers[rel] = buffer
+            return buffer
+
+    # -- editing -------------------------------------------------------------------------
+    def set_text(self, rel: str, text: str) -> None:
+        """Replace the buffer text of ``rel`` (opening it first if needed)."""
+        with self._lock:
+            self.open(rel).text = text
+
+    def revert(self, rel: str) -> None:
+        """Drop unsaved edits of ``rel``."""
+        with self._lock:
+            self._buffers.pop(rel, None)
+
+    def is_dirty(self, rel: str) -> bool:
+        with self._lock:
+            buffer = self._buffers.get(rel)
+            return buffer is not None and buffer.dirty
+
+    def dirty_paths(self) -> list[str]:
+        with self._lock:
+            return sorted(rel for rel, buffer in self._buffers.items() if buffer.dirty)
+
+    def overrides(self) -> dict[str, str]:
+        """Buffers whose text differs from the disk: what a render must see instead."""
+        with self._lock:
+            return {rel: b.text for rel, b in self._buffers.items() if b.dirty}
+
+    def save(self, rel: str) -> Path:
+        """Write the buffer of ``rel`` to disk atomically, in the file's own format.
+
+        Raises:
+            WorkspaceError: the write failed; the buffer stays dirty.
+        """
+        with self._lock:
+            buffer = self._buffers.get(rel)
+            if buffer is None:
+                raise WorkspaceError(f"{rel}: not open")
+            path = self.abspath(rel)
+            real = path.resolve()
+            if not real.is_relative_to(self.root):
+                raise WorkspaceError(f"{rel}: links outside the repository ({real}); not saved")
+            try:
+                data = encode(buffer.text, buffer.format)
+            except UnicodeEncodeError as error:
+                raise WorkspaceError(
+                    f"{rel}: text cannot be saved as {buffer.format.encoding} ({error.reason})"
+                ) from error
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(path, data)
+            except OSError as error:
+                raise WorkspaceError(f"{rel}: not saved: {error.strerror or error}") from error
+            buffer.disk_text = buffer.text
+            return path
+
+    # -- what repo2docker would read -----------------------------------------------------
+    def env_files(self) -> list[str]:
+        """Environment files present on disk or as (new, unsaved) buffers."""
+        found = candidate_paths(self.root)
+        with self._lock:
+            extra = [rel for rel, b in self._buffers.items() if b.dirty and rel not in found]
+        return found + sorted(extra)
+
+    @contextlib.contextmanager
+    def materialized(self, *, hide: frozenset[str] = frozenset()) -> Iterator[Path]:
+        """A directory that looks like the repository with unsaved buffers applied.
+
+        With no unsaved buffers and nothing hidden this is the repository itself. Otherwise
+        it is an overlay: symlinks to the repository's entries, real folders only for the
+        root and the binder folders, and buffer texts written as files. ``hide`` leaves
+        paths out, which detection uses to ask "what if this file were absent?".
+        The overlay is reused between calls; hold the render lock while using it.
+        """
+        overrides = self.overrides()
+        if not overrides and not hide:
+            yield self.root
+            return
+        if self._overlay_dir is None:
+            self._overlay_dir = Path(tempfile.mkdtemp(prefix="r2d-tui-overlay-"))
+        overlay = self._overlay_dir / "repo"
+        if overlay.exists():
+            shutil.rmtree(overlay)
+        overlay.mkdir()
+        self._fill_overlay(overlay, "", overrides, hide)
+        yield overlay
+
+    def _fill_overlay(
+        self, target: Path, rel_dir: str, overrides: dict[str, str], hide: frozenset[str]
+    ) -> None:
+        source = self.root / rel_dir if rel_dir else self.root
+        names: set[str] = set()
+        with contextlib.suppress(OSError):
+            names = {entry.name for entry in os.scandir(source)}
+        prefix = f"{rel_dir}/" if rel_dir else ""
+        names |= {rel[len(prefix) :].split("/")[0] for rel in overrides if rel.startswith(prefix)}
+        for name in sorted(names):
+            rel = f"{prefix}{name}"
+            if rel in hide:
+                continue
+            if rel in overrides:
+                (target / name).write_text(overrides[rel], encoding="utf-8")
+                (target / name).chmod(self._mode_of(rel))
+            elif not rel_dir and name in BINDER_DIRS and (source / name).is_dir():
+                (target / name).mkdir()
+                self._fill_overlay(target / name, rel, overrides, hide)
+            elif (source / name).exists() or (source / name).is_symlink():
+                os.symlink(source / name, target / name)
+            else:
+                (target / name).mkdir()
+                self._fill_overlay(target / name, rel, overrides, hide)
+
+    def _mode_of(self, rel: str) -> int:
+        try:
+            return stat.S_IMODE(self.abspath(rel).stat().st_mode)
+        except OSError:
+            return 0o644
+
+    def close(self) -> None:
+        if self._overlay_dir is not None:
+            shutil.rmtree(self._overlay_dir, ignore_errors=True)
+            self._overlay_dir = None
