@@ -353,11 +353,18 @@ def render(workspace: Workspace, options: RenderOptions | None = None) -> Render
     Never raises for problems in the repository: they come back as ``result.problem``.
     Safe to call from any thread.
     """
+    return render_hidden(workspace, options, frozenset())
+
+
+def render_hidden(
+    workspace: Workspace, options: RenderOptions | None, hide: frozenset[str]
+) -> RenderResult:
+    """:func:`render` as if the repository-relative paths in ``hide`` did not exist."""
     _install_patches()
     opts = (options or RenderOptions()).resolved()
     label = repo_label(workspace)
     buildpack: Any = None
-    with RENDER_LOCK, workspace.materialized() as directory, _chdir(directory):
+    with RENDER_LOCK, workspace.materialized(hide=hide) as directory, _chdir(directory):
         with collect_notes() as notes:
             try:
                 buildpack = pick_buildpack(str(opts.base_image))

@@ -1,0 +1,132 @@
+"""Checks: find environment-file mistakes and builder-migration hazards before the build.
+
+Each rule is a function from a :class:`CheckContext` (the workspace, repo2docker's
+detection and render) to findings, registered once with its code, name, severity and
+explanation. ``run_checks`` runs them all; the CLI's ``check`` and the TUI's diagnostics
+panel both call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from r2d_tui.core.detection import Detection, detect
+from r2d_tui.core.findings import Finding, Severity
+from r2d_tui.core.render import RenderOptions
+from r2d_tui.core.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a rule may look at."""
+
+    workspace: Workspace
+    detection: Detection
+
+    def config_path(self, name: str) -> str:
+        folder = self.detection.config_dir
+        return f"{folder}/{name}" if folder else name
+
+    def text(self, rel: str) -> str | None:
+        return self.workspace.text(rel)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered check."""
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    explanation: str
+    category: str
+    run: Callable[[CheckContext], Iterable[Finding]]
+
+    def finding(
+        self,
+        path: str,
+        line: int,
+        column: int,
+        message: str,
+        *,
+        severity: Severity | None = None,
+        chain: tuple[str, ...] = (),
+        fix: str | None = None,
+    ) -> Finding:
+        return Finding(
+            code=self.code,
+            name=self.name,
+            severity=severity or self.severity,
+            path=path,
+            line=line,
+            column=column,
+            message=message,
+            chain=chain,
+            fix=fix,
+        )
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(
+    code: str, name: str, severity: Severity, summary: str, explanation: str, category: str
+) -> Callable[[Callable[[CheckContext], Iterable[Finding]]], Rule]:
+    """Register a rule function under ``code`` / ``name``."""
+
+    def register(function: Callable[[CheckContext], Iterable[Finding]]) -> Rule:
+        registered = Rule(code, name, severity, summary, explanation, category, function)
+        RULES[name] = registered
+        return registered
+
+    return register
+
+
+def find_rule(key: str) -> Rule | None:
+    """A rule by name or code."""
+    if key in RULES:
+        return RULES[key]
+    for registered in RULES.values():
+        if registered.code.lower() == key.lower():
+            return registered
+    return None
+
+
+def _load_rules() -> None:
+    from r2d_tui.core.checks import migration, render_rules  # noqa: F401 - registers rules
+
+
+def run_checks(
+    workspace: Workspace,
+    *,
+    detection: Detection | None = None,
+    options: RenderOptions | None = None,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+) -> list[Finding]:
+    """Run every rule (or the selected ones) and return findings sorted by place."""
+    _load_rules()
+    context = CheckContext(workspace, detection or detect(workspace, options))
+    wanted = {key.lower() for key in select}
+    unwanted = {key.lower() for key in ignore}
+    findings: list[Finding] = []
+    for registered in RULES.values():
+        keys = {registered.code.lower(), registered.name, registered.category}
+        if wanted and not keys & wanted:
+            continue
+        if keys & unwanted:
+            continue
+        findings.extend(registered.run(context))
+    return sorted(set(findings), key=Finding.sort_key)
+
+
+def iter_rules() -> Iterator[Rule]:
+    _load_rules()
+    yield from sorted(RULES.values(), key=lambda r: r.code)
+
+
+def file_name(path: str) -> str:
+    return PurePosixPath(path).name
