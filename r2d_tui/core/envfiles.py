@@ -31,7 +31,9 @@ ENV_FILE_KINDS: tuple[EnvFileKind, ...] = (
     EnvFileKind("environment.yml", "yaml", "conda environment (mamba env update)"),
     EnvFileKind("environment.yaml", "yaml", "conda environment (mamba env update)"),
     EnvFileKind("requirements.txt", None, "pip requirements for the notebook environment"),
-    EnvFileKind("requirements3.txt", None, "pip requirements for the server env (Python 2 kernels)"),
+    EnvFileKind(
+        "requirements3.txt", None, "pip requirements for the server env (Python 2 kernels)"
+    ),
     EnvFileKind("runtime.txt", None, "Python or R version (python-3.12, r-4.4-2025-01-01)"),
     EnvFileKind("apt.txt", None, "Ubuntu packages installed with apt-get"),
     EnvFileKind("postBuild", "bash", "script run after the repository is copied in"),

@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +182,7 @@ def _install_patches() -> None:
                 template = self._cache[source] = jinja2.Template(source)
             return template
 
-    base.jinja2 = _CachedJinja()  # type: ignore[assignment]
+    base.jinja2 = _CachedJinja()
     from r2d_tui.core import lookups
 
     lookups.install()
@@ -282,7 +282,8 @@ def problem_from_exception(error: BaseException, workspace_dir: Path) -> RenderP
         )
     lineno = getattr(error, "lineno", None)
     if lineno is not None and hasattr(error, "doc"):
-        return RenderProblem(f"invalid TOML: {error}", None, int(lineno), getattr(error, "colno", None))
+        column = getattr(error, "colno", None)
+        return RenderProblem(f"invalid TOML: {error}", None, int(lineno), column)
     text = str(error).strip() or type(error).__name__
     return RenderProblem(f"{type(error).__name__}: {text}")
 
@@ -364,17 +365,22 @@ def render_hidden(
     opts = (options or RenderOptions()).resolved()
     label = repo_label(workspace)
     buildpack: Any = None
-    with RENDER_LOCK, workspace.materialized(hide=hide) as directory, _chdir(directory):
-        with collect_notes() as notes:
-            try:
-                buildpack = pick_buildpack(str(opts.base_image))
-                text = configure_and_render(buildpack, opts, label)
-                plan = _context_plan(buildpack)
-            except Exception as error:  # repo2docker raises many kinds; report, don't crash
-                problem = problem_from_exception(error, directory)
-                text, plan = None, None
-            else:
-                problem = None
+    problem: RenderProblem | None = None
+    text: str | None = None
+    plan: ContextPlan | None = None
+    with (
+        RENDER_LOCK,
+        workspace.materialized(hide=hide) as directory,
+        _chdir(directory),
+        collect_notes() as notes,
+    ):
+        try:
+            buildpack = pick_buildpack(str(opts.base_image))
+            text = configure_and_render(buildpack, opts, label)
+            plan = _context_plan(buildpack)
+        except Exception as error:  # repo2docker raises many kinds; report, don't crash
+            problem = problem_from_exception(error, directory)
+            text, plan = None, None
     from r2d_tui.core import lookups
 
     class_name = type(buildpack).__name__ if buildpack is not None else None

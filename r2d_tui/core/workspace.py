@@ -21,7 +21,7 @@ import stat
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from r2d_tui.core.envfiles import BINDER_DIRS, candidate_paths

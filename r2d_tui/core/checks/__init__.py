@@ -87,6 +87,7 @@ def rule(
 
 def find_rule(key: str) -> Rule | None:
     """A rule by name or code."""
+    _load_rules()
     if key in RULES:
         return RULES[key]
     for registered in RULES.values():

@@ -1,0 +1,317 @@
+"""The ``r2d-tui`` command line: the headless front end over the same core as the TUI.
+
+Output is an API. stdout carries data only (the Dockerfile, JSON, findings); stderr carries
+notes and one-line errors (``r2d-tui: error: …``); the exit status is an :class:`ExitCode`.
+Textual is imported only when the TUI is started, and repo2docker only by commands that
+render, so ``r2d-tui --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn
+
+from r2d_tui import __version__
+
+if TYPE_CHECKING:
+    from r2d_tui.core.render import RenderOptions
+    from r2d_tui.core.workspace import Workspace
+
+
+class ExitCode(enum.IntEnum):
+    """Exit statuses of every ``r2d-tui`` command."""
+
+    OK = 0
+    """Success: no findings at or above ``--fail-on``; the build succeeded."""
+    FAILED = 1
+    """Findings were reported, or the build failed."""
+    USAGE = 2
+    """Bad arguments or input r2d-tui cannot work with (no such repo, unrenderable repo)."""
+
+
+COMMANDS = ("dockerfile", "detect", "check", "build", "explain", "tui")
+
+
+class InputError(Exception):
+    """A problem with the user's input, reported as one line on stderr with exit 2."""
+
+
+def _add_render_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "repo2docker options (same names and meaning as repo2docker's)"
+    )
+    group.add_argument(
+        "--base-image",
+        metavar="IMAGE",
+        help="base image of generated Dockerfiles (repo2docker's Repo2Docker.base_image; "
+        "default: repo2docker's, docker.io/library/buildpack-deps:24.04)",
+    )
+    group.add_argument("--user-id", type=int, metavar="UID", help="user id in the image "
+                       "(default: yours, as repo2docker)")
+    group.add_argument("--user-name", metavar="NAME", help="user name in the image "
+                       "(default: yours, as repo2docker)")
+    group.add_argument("--appendix", default="", metavar="TEXT",
+                       help="Dockerfile lines appended to generated Dockerfiles")
+    group.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
+                       help="extra image label (repeatable)")
+    group.add_argument("--build-arg", action="append", default=[], metavar="KEY=VALUE",
+                       help="extra build argument (repeatable)")
+    group.add_argument("--target-repo-dir", default="", metavar="DIR",
+                       help="where the repository is copied in the image (default: home)")
+    group.add_argument("--platform", metavar="PLATFORM",
+                       help="linux/amd64 or linux/arm64 (default: this machine's)")
+
+
+def _pairs(values: list[str], flag: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            raise InputError(f"{flag} {value!r}: expected KEY=VALUE")
+        pairs.append((key, rest))
+    return tuple(pairs)
+
+
+def render_options(args: argparse.Namespace) -> RenderOptions:
+    from r2d_tui.core.render import RenderOptions
+
+    return RenderOptions(
+        base_image=args.base_image,
+        user_id=args.user_id,
+        user_name=args.user_name,
+        appendix=args.appendix,
+        labels=_pairs(args.label, "--label"),
+        target_repo_dir=args.target_repo_dir,
+        build_args=_pairs(args.build_arg, "--build-arg"),
+        platform=args.platform,
+    )
+
+
+def _workspace(path: str) -> Workspace:
+    from r2d_tui.core.workspace import Workspace, WorkspaceError
+
+    try:
+        return Workspace(path, display_path=path)
+    except WorkspaceError as error:
+        raise InputError(str(error)) from error
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="r2d-tui",
+        description="Author and test Binder (repo2docker) environments on your machine. "
+        "Without a command, opens the TUI on PATH.",
+        epilog="Commands: dockerfile, detect, check, build, explain. "
+        "Run `r2d-tui COMMAND --help` for details. Exit status: 0 ok, 1 findings or failed "
+        "build, 2 usage or input error.",
+    )
+    parser.add_argument("--version", action="version", version=f"r2d-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    tui = sub.add_parser("tui", help="open the TUI (the default when no command is given)")
+    tui.add_argument("path", nargs="?", default=".", help="repository folder (default: .)")
+    tui.add_argument("--watch", action="store_true", help="start with build-on-save on")
+    tui.add_argument("--tag", help="image tag for builds")
+    tui.add_argument("--builder", help="buildx builder to use (docker buildx ls)")
+    _add_render_options(tui)
+
+    dockerfile = sub.add_parser(
+        "dockerfile", help="print the Dockerfile repo2docker would generate",
+        description="Print the Dockerfile repo2docker would generate, byte for byte what "
+        "`repo2docker --no-build` prints for the same options.",
+    )
+    dockerfile.add_argument("path", nargs="?", default=".", help="repository folder")
+    _add_render_options(dockerfile)
+
+    detect = sub.add_parser(
+        "detect", help="show the buildpack, the deciding files and the ignored files",
+    )
+    detect.add_argument("path", nargs="?", default=".", help="repository folder")
+    detect.add_argument("--json", action="store_true", help="print JSON")
+    _add_render_options(detect)
+
+    check = sub.add_parser("check", help="find environment-file mistakes and migration hazards")
+    check.add_argument("path", nargs="?", default=".", help="repository folder")
+    check.add_argument("--format", choices=("text", "json"), default="text",
+                       help="output format (default: text: path:line:col: CODE [name] message)")
+    check.add_argument("--select", action="append", default=[], metavar="CODE|NAME",
+                       help="run only these rules (repeatable; a category such as "
+                       "'migration' works too)")
+    check.add_argument("--ignore", action="append", default=[], metavar="CODE|NAME",
+                       help="skip these rules (repeatable)")
+    check.add_argument("--fail-on", choices=("error", "warning", "info"), default="warning",
+                       help="lowest severity that makes the exit status 1 (default: warning)")
+    _add_render_options(check)
+
+    build = sub.add_parser(
+        "build", help="build the image with docker buildx (incremental; --watch rebuilds on save)",
+    )
+    build.add_argument("path", nargs="?", default=".", help="repository folder")
+    build.add_argument("--watch", action="store_true",
+                       help="rebuild whenever a file that affects the image changes (Ctrl+C stops)")
+    build.add_argument("--tag", help="image tag (default: r2d-tui/<folder name>:latest)")
+    build.add_argument("--builder", help="buildx builder to use (docker buildx ls)")
+    _add_render_options(build)
+
+    explain = sub.add_parser("explain", help="explain a check: what it finds, why, how to fix")
+    explain.add_argument("rule", nargs="?", help="rule name or code (omit to list all)")
+    return parser
+
+
+def _split_argv(argv: list[str]) -> list[str]:
+    """Make ``r2d-tui [PATH] [options]`` mean ``r2d-tui tui [PATH] [options]``."""
+    if not argv:
+        return ["tui"]
+    first = argv[0]
+    if first in COMMANDS or first in ("-h", "--help", "--version"):
+        return argv
+    return ["tui", *argv]
+
+
+def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
+    print(f"r2d-tui: error: {message}", file=sys.stderr)
+    raise SystemExit(int(code))
+
+
+def cmd_dockerfile(args: argparse.Namespace) -> ExitCode:
+    from r2d_tui.core.render import render
+
+    workspace = _workspace(args.path)
+    result = render(workspace, render_options(args))
+    for note in result.notes:
+        print(f"r2d-tui: note: {note}", file=sys.stderr)
+    if result.dockerfile is None:
+        raise InputError(_problem_text(result.problem))
+    sys.stdout.write(result.dockerfile + "\n")
+    return ExitCode.OK
+
+
+def _problem_text(problem: object) -> str:
+    path = getattr(problem, "path", None)
+    line = getattr(problem, "line", None)
+    column = getattr(problem, "column", None)
+    message = getattr(problem, "message", "repo2docker could not render this repository")
+    where = ""
+    if path:
+        where = f"{path}:{line or 1}:{column or 1}: " if line else f"{path}: "
+    return f"{where}{message}"
+
+
+def cmd_detect(args: argparse.Namespace) -> ExitCode:
+    from r2d_tui.core.detection import detect
+
+    detection = detect(_workspace(args.path), render_options(args))
+    if args.json:
+        print(json.dumps(detection.to_json(), indent=2))
+        return ExitCode.OK if detection.error is None else ExitCode.USAGE
+    if detection.error:
+        print(f"buildpack: none ({detection.error})")
+    else:
+        folder = detection.config_dir + "/" if detection.config_dir else ". (repository root)"
+        print(f"config folder: {folder}")
+        deciding = ", ".join(detection.deciding_files) or "no environment file (the default)"
+        print(f"buildpack: {detection.buildpack} (decided by {deciding})")
+        if detection.used_files:
+            print("used: " + ", ".join(detection.used_files))
+    for item in detection.ignored:
+        print(f"ignored: {item.path}: {item.reason}")
+    return ExitCode.OK if detection.error is None else ExitCode.USAGE
+
+
+def cmd_check(args: argparse.Namespace) -> ExitCode:
+    from r2d_tui.core.checks import find_rule, run_checks
+    from r2d_tui.core.findings import Severity
+
+    for key in (*args.select, *args.ignore):
+        if find_rule(key) is None and key not in ("migration", "render", "environment.yml"):
+            raise InputError(f"unknown rule {key!r} (see `r2d-tui explain`)")
+    findings = run_checks(
+        _workspace(args.path),
+        options=render_options(args),
+        select=args.select,
+        ignore=args.ignore,
+    )
+    if args.format == "json":
+        print(json.dumps([finding.to_json() for finding in findings], indent=2))
+    else:
+        for finding in findings:
+            print(finding.format_text())
+    threshold = Severity(args.fail_on).rank
+    failing = [f for f in findings if f.severity.rank <= threshold]
+    if args.format == "text":
+        counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
+        summary = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in counts.items())
+        print(f"r2d-tui: {len(findings)} finding{'s' if len(findings) != 1 else ''} "
+              f"({summary})", file=sys.stderr)
+    return ExitCode.FAILED if failing else ExitCode.OK
+
+
+def cmd_explain(args: argparse.Namespace) -> ExitCode:
+    from r2d_tui.core.checks import find_rule, iter_rules
+
+    if not args.rule:
+        for registered in iter_rules():
+            print(f"{registered.code}  {registered.name:<28} {registered.severity.value:<8} "
+                  f"{registered.summary}")
+        return ExitCode.OK
+    found = find_rule(args.rule)
+    if found is None:
+        raise InputError(f"unknown rule {args.rule!r} (run `r2d-tui explain` for the list)")
+    print(f"{found.code} [{found.name}] ({found.severity.value}): {found.summary}\n")
+    print(found.explanation)
+    return ExitCode.OK
+
+
+def cmd_build(args: argparse.Namespace) -> ExitCode:
+    from r2d_tui.buildcli import run_build_command
+
+    return run_build_command(args, render_options(args), _workspace(args.path))
+
+
+def cmd_tui(args: argparse.Namespace) -> ExitCode:
+    workspace = _workspace(args.path)  # validate before starting the terminal UI
+    workspace.close()
+    from r2d_tui.app import run_app
+
+    return ExitCode(run_app(
+        args.path, render_options(args), builder=args.builder, tag=args.tag, watch=args.watch
+    ))
+
+
+HANDLERS = {
+    "dockerfile": cmd_dockerfile,
+    "detect": cmd_detect,
+    "check": cmd_check,
+    "build": cmd_build,
+    "explain": cmd_explain,
+    "tui": cmd_tui,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(_split_argv(list(sys.argv[1:] if argv is None else argv)))
+    if args.command is None:
+        parser.print_help()
+        return int(ExitCode.USAGE)
+    try:
+        return int(HANDLERS[args.command](args))
+    except InputError as error:
+        print(f"r2d-tui: error: {error}", file=sys.stderr)
+        return int(ExitCode.USAGE)
+    except KeyboardInterrupt:
+        print("r2d-tui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # stdout closed early (e.g. `| head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.OK)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
