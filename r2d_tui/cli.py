@@ -270,7 +270,7 @@ def cmd_explain(args: argparse.Namespace) -> ExitCode:
 def cmd_build(args: argparse.Namespace) -> ExitCode:
     from r2d_tui.buildcli import run_build_command
 
-    return run_build_command(args, render_options(args), _workspace(args.path))
+    return ExitCode(run_build_command(args, render_options(args), _workspace(args.path)))
 
 
 def cmd_tui(args: argparse.Namespace) -> ExitCode:

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from r2d_tui.core.paths import cache_dir
+
 #: Every note about a placeholder starts with this, so callers can flag the preview.
 PLACEHOLDER_NOTE = "offline preview:"
 
@@ -51,11 +53,7 @@ def timeout_seconds() -> float:
 
 
 def cache_file() -> Path:
-    base = os.environ.get("R2D_TUI_CACHE_DIR")
-    if base:
-        return Path(base) / "lookups.json"
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(xdg) / "r2d-tui" / "lookups.json"
+    return cache_dir() / "lookups.json"
 
 
 def _load() -> dict[str, Any]:

@@ -394,3 +394,30 @@ def render_hidden(
         context=plan,
         offline_placeholders=any(n.startswith(lookups.PLACEHOLDER_NOTE) for n in notes),
     )
+
+
+#: mybinder.org's user, used for builds when repo2docker's default (you) would be root.
+BINDER_USER_ID = 1000
+BINDER_USER_NAME = "jovyan"
+
+
+def options_for_build(options: RenderOptions) -> tuple[RenderOptions, str | None]:
+    """The options to build with, and a note when they differ from ``options``.
+
+    repo2docker refuses to build with user id 0 ("Root as the primary user in the image is
+    not permitted"), and its default user id is the invoking user's. So when r2d-tui runs
+    as root and no user id was given, builds use mybinder.org's ``1000``/``jovyan``.
+    """
+    if options.user_id is not None or os.geteuid() != 0:
+        return options, None
+    from dataclasses import replace
+
+    adjusted = replace(
+        options,
+        user_id=BINDER_USER_ID,
+        user_name=options.user_name or BINDER_USER_NAME,
+    )
+    return adjusted, (
+        "running as root: building with --user-id 1000 --user-name jovyan "
+        "(repo2docker refuses user id 0; mybinder.org uses these)"
+    )

@@ -20,6 +20,7 @@ import shutil
 import stat
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,6 +280,10 @@ class Workspace:
             return
         if self._overlay_dir is None:
             self._overlay_dir = Path(tempfile.mkdtemp(prefix="r2d-tui-overlay-"))
+            # removed when the workspace is garbage-collected or at interpreter exit
+            self._finalizer = weakref.finalize(
+                self, shutil.rmtree, str(self._overlay_dir), ignore_errors=True
+            )
         overlay = self._overlay_dir / "repo"
         if overlay.exists():
             shutil.rmtree(overlay)
@@ -318,6 +323,7 @@ class Workspace:
             return 0o644
 
     def close(self) -> None:
+        """Remove the overlay folder now (it is also removed at garbage collection or exit)."""
         if self._overlay_dir is not None:
-            shutil.rmtree(self._overlay_dir, ignore_errors=True)
+            self._finalizer()
             self._overlay_dir = None

@@ -1,0 +1,41 @@
+"""The Textual front end of r2d-tui.
+
+``run_app`` is the only entry point the CLI uses; it is imported only for the TUI command,
+so the headless commands never load Textual.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from r2d_tui.core.render import RenderOptions
+
+__all__ = ["run_app"]
+
+
+def run_app(
+    path: str,
+    options: RenderOptions,
+    *,
+    builder: str | None,
+    tag: str | None,
+    watch: bool,
+) -> int:
+    """Run the TUI on the repository at ``path`` until the user quits.
+
+    Returns the exit status: 0 after a normal quit, 2 when ``path`` is not a usable
+    repository folder (the reason goes to stderr as ``r2d-tui: error: …``).
+    """
+    from r2d_tui.app.app import R2DApp, Session
+    from r2d_tui.core.workspace import Workspace, WorkspaceError
+
+    try:
+        workspace = Workspace(path, display_path=path)
+    except WorkspaceError as error:
+        print(f"r2d-tui: error: {error}", file=sys.stderr)
+        return 2
+    app = R2DApp(Session(workspace, options, builder=builder, tag=tag, watch=watch))
+    result = app.run()
+    return int(result or 0)

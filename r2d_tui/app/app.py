@@ -1,0 +1,108 @@
+"""The Textual application: one main screen over a repository, plus help and confirm modals.
+
+The app is deliberately thin. It holds the :class:`Session` (the workspace and the options
+given on the command line), installs the main screen, and owns the app-wide commands
+(F1 help, quit with a check for unsaved edits). Everything about files, previews, checks
+and builds lives in :class:`~r2d_tui.app.screens.main.MainScreen` and the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import BindingType
+from textual.screen import Screen
+
+from r2d_tui.app.commands import APP_COMMANDS, R2DCommands, bindings
+from r2d_tui.core.render import RenderOptions
+from r2d_tui.core.workspace import Workspace
+
+
+@dataclass
+class Session:
+    """What one run of the TUI works on, fixed at start-up."""
+
+    workspace: Workspace
+    options: RenderOptions
+    """repo2docker options for the preview, the checks and the build."""
+    builder: str | None = None
+    """``docker buildx`` builder (``None``: the current one)."""
+    tag: str | None = None
+    """Image tag (``None``: ``r2d-tui/<folder>:latest``)."""
+    watch: bool = False
+    """Start with build-on-save on."""
+    debounce: float = 0.08
+    """Seconds of quiet typing before the preview re-renders (0 in tests)."""
+    probe_engine: bool = True
+    """Ask the container engine for its state at start-up (off for deterministic tests)."""
+    watch_files: bool = True
+    """Watch the repository for changes made outside the editor."""
+    repo_name: str = ""
+    """Name shown for the repository (default: its folder name)."""
+
+    @property
+    def name(self) -> str:
+        return self.repo_name or Path(self.workspace.root).name
+
+
+class R2DApp(App[int]):
+    """r2d-tui: edit repo2docker environment files with a live Dockerfile preview."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "r2d-tui"
+    COMMANDS = App.COMMANDS | {R2DCommands}
+    BINDINGS: ClassVar[list[BindingType]] = bindings(APP_COMMANDS)  # type: ignore[assignment]
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.sub_title = session.name
+
+    def get_default_screen(self) -> Screen[None]:
+        from r2d_tui.app.screens.main import MainScreen
+
+        return MainScreen(self.session)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "Keys, panels and markers (F1)", self.action_help)
+
+    def action_help(self) -> None:
+        """Show the help screen for the focused panel."""
+        from r2d_tui.app.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+            return
+        self.push_screen(HelpScreen(self.focused))
+
+    async def action_quit(self) -> None:
+        """Quit, asking first when there are unsaved edits."""
+        from r2d_tui.app.screens.confirm import ConfirmScreen
+
+        dirty = self.session.workspace.dirty_paths()
+        if not dirty or isinstance(self.screen, ConfirmScreen):
+            self.exit(0)
+            return
+
+        def decided(quit_anyway: bool | None) -> None:
+            if quit_anyway:
+                self.exit(0)
+
+        names = ", ".join(dirty)
+        self.push_screen(
+            ConfirmScreen(
+                f"Unsaved edits in {names}.",
+                "Quit and discard them?",
+                confirm="Discard and quit",
+                cancel="Keep editing",
+            ),
+            decided,
+        )
+
+    def on_unmount(self) -> None:
+        self.session.workspace.close()

@@ -1,0 +1,179 @@
+"""Every user command, declared once: key, footer label, help text and a stable id.
+
+The same table produces the screen's ``BINDINGS`` (with ``id=`` so keys can be remapped
+with ``App.set_keymap`` and ``tooltip=`` for the footer), the command palette entries and
+the key table of the F1 help screen, so the three can never disagree (the
+textual-enhanced/braindrop ``Command`` idea, as plain data).
+
+Keys avoid what the editor (``TextArea``) consumes: ``ctrl+a/e/w/d/x/c/v/u/k/z/y``,
+``f6``/``f7``; and ``ctrl+h/i/m``, which terminals send as backspace/tab/enter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from r2d_tui.core.envfiles import ENV_FILE_KINDS
+
+
+@dataclass(frozen=True)
+class Command:
+    """One user command."""
+
+    id: str
+    """Stable name for keymaps (``App.set_keymap({"build": "f5"})``)."""
+    key: str
+    """Default key(s), comma-separated."""
+    action: str
+    """Action run on the main screen (``app.`` prefix for app actions)."""
+    label: str
+    """Short footer label."""
+    help: str
+    """One sentence: footer tooltip, palette help and help-screen text."""
+    show: bool = True
+    """Shown in the footer."""
+    key_display: str | None = None
+    priority: bool = False
+    """Checked before the focused widget's own keys."""
+    palette: bool = True
+    """Offered in the command palette."""
+
+    def binding(self) -> Binding:
+        return Binding(
+            self.key,
+            self.action,
+            self.label,
+            show=self.show,
+            key_display=self.key_display,
+            priority=self.priority,
+            tooltip=self.help,
+            id=self.id,
+        )
+
+
+#: The main screen's commands, in footer order.
+MAIN_COMMANDS: tuple[Command, ...] = (
+    Command(
+        "save", "ctrl+s", "save", "Save",
+        "Save the open file atomically (keeps its mode, line endings and encoding); "
+        "with watch on, build afterwards.",
+        priority=True,
+    ),
+    Command(
+        "build", "ctrl+b", "build", "Build",
+        "Build the image now with docker buildx (a running build is cancelled first).",
+        priority=True,
+    ),
+    Command("cancel-build", "f4", "cancel_build", "Cancel", "Cancel the running build."),
+    Command(
+        "cancel-build-escape", "escape", "cancel_build", "Cancel",
+        "Cancel the running build (when the editor is not focused).",
+        show=False, palette=False,
+    ),
+    Command(
+        "toggle-watch", "f2", "toggle_watch", "Watch",
+        "Build on save on/off (also rebuilds when environment files change on disk).",
+    ),
+    Command(
+        "show-preview", "f3", "show_preview", "Dockerfile",
+        "Show the generated Dockerfile full screen (press again, or escape, to restore).",
+    ),
+    Command(
+        "next-finding", "f8", "next_finding", "Next problem",
+        "Jump to the next problem in the diagnostics list.", show=False,
+    ),
+    Command(
+        "previous-finding", "shift+f8", "previous_finding", "Previous problem",
+        "Jump to the previous problem in the diagnostics list.", show=False,
+    ),
+    Command(
+        "revert", "ctrl+r", "revert", "Revert",
+        "Drop the unsaved edits of the open file and reload it from disk.", show=False,
+    ),
+)
+
+#: App-wide commands (the help screen and quit live on the app).
+APP_COMMANDS: tuple[Command, ...] = (
+    Command("help", "f1", "help", "Help", "Keys, panels and what the markers mean."),
+    Command("quit", "ctrl+q", "quit", "Quit",
+            "Quit (asks again when there are unsaved edits).", show=False, priority=True),
+)
+
+
+def bindings(commands: Iterable[Command]) -> list[Binding]:
+    """``BINDINGS`` for a class from command declarations."""
+    return [command.binding() for command in commands]
+
+
+def key_table(commands: Iterable[Command]) -> str:
+    """A Markdown table of keys and what they do (for the help screen)."""
+    rows = ["| Key | Command | What it does |", "|---|---|---|"]
+    for command in commands:
+        keys = ", ".join(_key_name(key) for key in command.key.split(","))
+        rows.append(f"| `{keys}` | {command.label} | {command.help} |")
+    return "\n".join(rows)
+
+
+def _key_name(key: str) -> str:
+    return "+".join(part.capitalize() if len(part) > 1 else part.upper()
+                    for part in key.strip().split("+"))
+
+
+def new_file_candidates(config_dir: str, existing: Iterable[str]) -> list[str]:
+    """Environment files that could be created in ``config_dir`` and do not exist yet."""
+    present = set(existing)
+    prefix = f"{config_dir}/" if config_dir else ""
+    out: list[str] = []
+    for kind in ENV_FILE_KINDS:
+        if config_dir and kind.name in ("setup.py", "pyproject.toml"):
+            continue
+        rel = prefix + kind.name
+        if rel not in present:
+            out.append(rel)
+    return out
+
+
+class R2DCommands(Provider):
+    """Palette entries: the commands above, ``open: <file>`` and ``new: <file>``."""
+
+    def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
+        from r2d_tui.app.screens.main import MainScreen
+
+        screen = self.screen
+        if not isinstance(screen, MainScreen):
+            return []
+        entries: list[tuple[str, str, Callable[[], object]]] = []
+        for command in MAIN_COMMANDS:
+            if command.palette:
+                entries.append(
+                    (command.label, command.help, partial(screen.run_action, command.action))
+                )
+        for path in screen.files:
+            entries.append((f"open: {path}", "Open in the editor", partial(screen.open_file, path)))
+        # New files go where repo2docker reads configuration now (root, binder/ or .binder/).
+        config_dir = screen.detection.config_dir if screen.detection else ""
+        for path in new_file_candidates(config_dir, screen.files):
+            entries.append((
+                f"new: {path}",
+                "Start a new environment file (written on save)",
+                partial(screen.open_file, path),
+            ))
+        return entries
+
+    async def discover(self) -> Hits:
+        for text, help_text, callback in self._entries():
+            if text.startswith("new: "):
+                continue
+            yield DiscoveryHit(text, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, help_text, callback in self._entries():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), callback, text=text, help=help_text)

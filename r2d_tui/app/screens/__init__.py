@@ -1,0 +1,1 @@
+"""Screens of the TUI: the main editing screen and its modals (help, confirm)."""

@@ -1,0 +1,556 @@
+"""The main screen: owns the state of a session and the background jobs that change it.
+
+State flows down, events flow up. The screen holds the reactive state (the env files,
+which are dirty, the latest render, detection, findings, watch mode, engine and build
+state) and binds it into the widgets with ``data_bind``; the widgets post small messages
+(a file chosen, text edited, a finding selected) that the screen turns into core calls.
+
+Every slow call is a named worker, so typing never waits on repo2docker or Docker:
+
+* ``preview`` (exclusive, debounced): render the workspace with the unsaved buffers, then
+  run detection and the checks; each keystroke cancels the previous pending run.
+* ``save``: the atomic write, then a new analysis, then a build when watch is on.
+* ``build`` (exclusive): ``run_build`` of the files on disk; a new build cancels the
+  running one, whose process group the core kills.
+* ``engine``: one ``engine_status()`` probe for the status bar.
+* ``watcher``: ``watch_changes`` on the repository, for edits made outside the app.
+
+Workers report back with the messages of :mod:`r2d_tui.app.messages`; the handlers are
+the only places that assign the reactive state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import getters, on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import Footer, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from r2d_tui.app.commands import MAIN_COMMANDS, bindings
+from r2d_tui.app.messages import (
+    Analysed,
+    BuildEnded,
+    EngineProbed,
+    FileSaved,
+    FilesChanged,
+    PreviewRendered,
+    SaveFailed,
+)
+from r2d_tui.app.widgets.build_panel import BuildPanel, summary_text
+from r2d_tui.app.widgets.diagnostics import DiagnosticsTable, FindingDetail
+from r2d_tui.app.widgets.editor import EnvEditor
+from r2d_tui.app.widgets.file_tree import EnvFileTree, FileInfo
+from r2d_tui.app.widgets.preview import DockerfilePreview
+from r2d_tui.app.widgets.status import StatusBar
+from r2d_tui.core.build import BuildResult, BuildSpec, default_tag, engine_status, run_build
+from r2d_tui.core.checks import run_checks
+from r2d_tui.core.detection import Detection, detect
+from r2d_tui.core.findings import Finding
+from r2d_tui.core.render import RenderResult, render
+from r2d_tui.core.workspace import Workspace, WorkspaceError
+
+if TYPE_CHECKING:
+    from r2d_tui.app.app import Session
+
+
+class MainScreen(Screen[None]):
+    """Files, editor, preview, problems and build for one repository."""
+
+    BINDINGS: ClassVar[list[BindingType]] = bindings(MAIN_COMMANDS)  # type: ignore[assignment]
+    AUTO_FOCUS = "#files"
+
+    files: var[tuple[str, ...]] = var(())
+    """Environment files present on disk or as unsaved new buffers."""
+    current_path: var[str | None] = var(None)
+    """The file open in the editor."""
+    dirty: var[frozenset[str]] = var(frozenset())
+    """Files with unsaved edits."""
+    highlighted_path: var[str | None] = var(None)
+    """The file under the tree cursor (explained under the tree)."""
+    render_result: var[RenderResult | None] = var(None)
+    """The latest render of the workspace (unsaved buffers included)."""
+    rendered_dirty: var[tuple[str, ...]] = var(())
+    """The unsaved files the latest render included."""
+    detection: var[Detection | None] = var(None)
+    """Buildpack, deciding and ignored files of the latest analysis."""
+    findings: var[tuple[Finding, ...]] = var((), init=False)
+    """Findings of the latest analysis."""
+    selected_finding: var[Finding | None] = var(None)
+    """The finding under the diagnostics cursor."""
+    analysed: var[bool] = var(False)
+    """True once the first analysis finished."""
+    watching: var[bool] = var(False)
+    """Build on save (and on changes on disk)."""
+    building: var[bool] = var(False, init=False)
+    """A build is running."""
+    engine_text: var[str] = var("engine: checking…")
+    engine_ready: var[bool | None] = var(None)
+    last_build: var[str] = var("", init=False)
+    """Short outcome of the last build for the status bar."""
+    buildpack: var[str | None] = var(None)
+    render_failed: var[bool] = var(False)
+    dirty_count: var[int] = var(0)
+
+    file_tree = getters.query_one("#files", EnvFileTree)
+    editor = getters.query_one("#editor", EnvEditor)
+    preview = getters.query_one("#preview", DockerfilePreview)
+    diagnostics = getters.query_one("#diagnostics", DiagnosticsTable)
+    build_panel = getters.query_one("#build", BuildPanel)
+    bottom = getters.query_one("#bottom", TabbedContent)
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self._saved_texts: dict[str, str] = {}
+        """What this app last wrote to each path, to tell its own saves from outside edits."""
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.session.workspace
+
+    # -- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            with Vertical(id="sidebar"):
+                yield EnvFileTree(id="files").data_bind(
+                    files=MainScreen.files,
+                    detection=MainScreen.detection,
+                    dirty=MainScreen.dirty,
+                    current=MainScreen.current_path,
+                )
+                yield FileInfo(id="file-info").data_bind(
+                    path=MainScreen.highlighted_path, detection=MainScreen.detection
+                )
+            yield EnvEditor(id="editor")
+            yield DockerfilePreview(id="preview").data_bind(
+                result=MainScreen.render_result, dirty=MainScreen.rendered_dirty
+            )
+        with TabbedContent(id="bottom", initial="problems-tab"):
+            with TabPane("Problems", id="problems-tab"):
+                yield DiagnosticsTable(id="diagnostics").data_bind(findings=MainScreen.findings)
+                yield FindingDetail(id="finding-detail").data_bind(
+                    finding=MainScreen.selected_finding, analysed=MainScreen.analysed
+                )
+            with TabPane("Build", id="build-tab"):
+                yield BuildPanel(id="build").data_bind(building=MainScreen.building)
+        yield StatusBar(id="status").data_bind(
+            buildpack=MainScreen.buildpack,
+            render_failed=MainScreen.render_failed,
+            engine=MainScreen.engine_text,
+            engine_ready=MainScreen.engine_ready,
+            watching=MainScreen.watching,
+            building=MainScreen.building,
+            last_build=MainScreen.last_build,
+            dirty_count=MainScreen.dirty_count,
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(StatusBar).repo = self.session.name
+        self.file_tree.root_name = f"{self.session.name}/"
+        self.editor.border_title = "Editor"
+        self.preview.border_title = "Dockerfile (generated)"
+        self.file_tree.border_title = "Files"
+        self.watching = self.session.watch
+        self._sync_files()
+        self.refresh_analysis(immediate=True)
+        if self.session.probe_engine:
+            self.probe_engine()
+        else:
+            self.engine_text = "engine: not checked"
+        if self.session.watch_files:
+            self.watch_repository()
+
+    # -- reactive glue -----------------------------------------------------------------------
+    def _sync_files(self) -> None:
+        """Re-read the file list and dirty set from the workspace."""
+        self.files = tuple(self.workspace.env_files())
+        self.dirty = frozenset(self.workspace.dirty_paths())
+
+    def watch_dirty(self, dirty: frozenset[str]) -> None:
+        self.dirty_count = len(dirty)
+        self.editor.border_subtitle = (
+            "● unsaved" if self.current_path is not None and self.current_path in dirty else ""
+        )
+        self.refresh_bindings()
+
+    def watch_current_path(self, path: str | None) -> None:
+        self.editor.border_title = path or "Editor"
+        self.watch_dirty(self.dirty)
+
+    def watch_render_result(self, result: RenderResult | None) -> None:
+        if result is None:
+            return
+        self.render_failed = result.problem is not None
+        if result.buildpack:
+            self.buildpack = result.buildpack
+
+    def watch_findings(self, findings: tuple[Finding, ...]) -> None:
+        # an empty table is only a header: let the "no problems" line speak instead
+        self.diagnostics.display = bool(findings)
+        label = f"Problems ({len(findings)})" if findings else "Problems"
+        self.bottom.get_tab("problems-tab").label = label
+
+    def watch_building(self) -> None:
+        self.refresh_bindings()
+        self._label_build_tab()
+
+    def watch_last_build(self) -> None:
+        self._label_build_tab()
+
+    def _label_build_tab(self) -> None:
+        mark = "…" if self.building else self.last_build[:1]
+        self.bottom.get_tab("build-tab").label = f"Build {mark}".strip()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_build":
+            return self.building
+        if action in ("save", "revert"):
+            return None if self.current_path is None else True
+        return True
+
+    # -- opening and editing -------------------------------------------------------------------
+    def open_file(self, path: str) -> None:
+        """Open ``path`` in the editor (a missing file starts as a new, empty buffer)."""
+        try:
+            buffer = self.workspace.open(path)
+        except WorkspaceError as error:
+            self.notify(str(error), title="Cannot open", severity="error", markup=False)
+            return
+        self.current_path = path
+        self.editor.show_file(path, buffer.text)
+        self._sync_files()
+        self.file_tree.select_path(path)
+        self.editor.focus()
+        if buffer.disk_text is None:
+            self.refresh_analysis()
+
+    def _open_initial_file(self, detection: Detection) -> None:
+        """Start with the file that decides the buildpack (else the first file) open."""
+        # runtime.txt only pins a version; the package list is the more useful first view
+        deciding = sorted(detection.deciding_files, key=lambda p: p.endswith("runtime.txt"))
+        candidates = [*deciding, *detection.used_files, *self.files]
+        if not candidates:
+            return
+        focused = self.focused
+        self.open_file(candidates[0])
+        if focused is not None:
+            focused.focus()
+
+    @on(EnvFileTree.FileSelected)
+    def _file_selected(self, event: EnvFileTree.FileSelected) -> None:
+        self.open_file(event.path)
+
+    @on(EnvFileTree.PreviewSelected)
+    def _preview_selected(self) -> None:
+        self.action_show_preview()
+
+    @on(EnvFileTree.FileHighlighted)
+    def _file_highlighted(self, event: EnvFileTree.FileHighlighted) -> None:
+        self.highlighted_path = event.path
+
+    @on(EnvEditor.Edited)
+    def _edited(self, event: EnvEditor.Edited) -> None:
+        if self.workspace.text(event.path) == event.text:
+            return  # a load, or an edit that was already applied
+        self.workspace.set_text(event.path, event.text)
+        self._sync_files()
+        self.refresh_analysis()
+
+    @on(DiagnosticsTable.FindingHighlighted)
+    def _finding_highlighted(self, event: DiagnosticsTable.FindingHighlighted) -> None:
+        self.selected_finding = event.finding
+
+    @on(DiagnosticsTable.JumpTo)
+    def _jump_to(self, event: DiagnosticsTable.JumpTo) -> None:
+        self.jump_to_finding(event.finding)
+
+    def jump_to_finding(self, finding: Finding) -> None:
+        """Open the finding's file and put the cursor on its line and column."""
+        if finding.path != self.current_path:
+            self.open_file(finding.path)
+            if self.current_path != finding.path:
+                return
+        self.editor.jump_to(finding.line, finding.column)
+        self.editor.focus()
+
+    # -- preview, detection, checks ------------------------------------------------------------
+    @work(exclusive=True, group="preview", exit_on_error=False, description="render and check")
+    async def refresh_analysis(self, immediate: bool = False) -> None:
+        """Render the workspace (buffers included), then detect and check it.
+
+        Exclusive: a newer call cancels this one while it waits for the debounce, so a
+        burst of keystrokes renders once.
+        """
+        if self.session.debounce and not immediate:
+            await asyncio.sleep(self.session.debounce)
+        workspace, options = self.workspace, self.session.options
+        dirty = tuple(workspace.dirty_paths())
+        result = await asyncio.to_thread(render, workspace, options)
+        self.post_message(PreviewRendered(result, dirty))
+
+        def analyse() -> tuple[Detection, list[Finding]]:
+            detection = detect(workspace, options)
+            return detection, run_checks(workspace, detection=detection, options=options)
+
+        detection, findings = await asyncio.to_thread(analyse)
+        self.post_message(Analysed(detection, tuple(findings)))
+
+    @on(PreviewRendered)
+    def _preview_rendered(self, message: PreviewRendered) -> None:
+        self.rendered_dirty = message.dirty
+        self.render_result = message.result
+
+    @on(Analysed)
+    def _analysed(self, message: Analysed) -> None:
+        first = not self.analysed
+        self.detection = message.detection
+        self.findings = message.findings
+        self.analysed = True
+        if first and self.current_path is None:
+            self._open_initial_file(message.detection)
+        if message.detection.buildpack:
+            self.buildpack = message.detection.buildpack
+
+    # -- saving -----------------------------------------------------------------------------
+    def action_save(self) -> None:
+        """Save the open file."""
+        path = self.current_path
+        if path is None:
+            self.notify("Open a file first (enter in the tree).", severity="warning")
+            return
+        self.save_file(path)
+
+    @work(group="save", exit_on_error=False, description="save file")
+    async def save_file(self, path: str) -> None:
+        """Write ``path`` atomically in a thread (it fsyncs)."""
+        text = self.workspace.text(path)
+        try:
+            await asyncio.to_thread(self.workspace.save, path)
+        except WorkspaceError as error:
+            self.post_message(SaveFailed(path, str(error)))
+        else:
+            if text is not None:
+                self._saved_texts[path] = text
+            self.post_message(FileSaved(path))
+
+    @on(FileSaved)
+    def _file_saved(self, message: FileSaved) -> None:
+        self._sync_files()
+        self.notify(f"Saved {message.path}", timeout=2, markup=False)
+        self.refresh_analysis(immediate=True)
+        if self.watching:
+            self.start_build(f"saved {message.path}")
+
+    @on(SaveFailed)
+    def _save_failed(self, message: SaveFailed) -> None:
+        self.notify(message.error, title="Not saved", severity="error", markup=False,
+                    timeout=8)
+
+    def action_revert(self) -> None:
+        """Drop the unsaved edits of the open file."""
+        path = self.current_path
+        if path is None:
+            return
+        self.workspace.revert(path)
+        try:
+            buffer = self.workspace.open(path)
+        except WorkspaceError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        self.editor.replace_text(buffer.text)
+        self._sync_files()
+        self.refresh_analysis(immediate=True)
+
+    # -- building ---------------------------------------------------------------------------
+    def action_build(self) -> None:
+        """Build now (cancelling a running build)."""
+        self.start_build("ctrl+b")
+
+    def start_build(self, reason: str) -> None:
+        """Show the build tab and start a build, superseding any running one."""
+        unsaved = self.workspace.dirty_paths()
+        if unsaved:
+            self.notify(
+                f"Building the files on disk: unsaved edits in {', '.join(unsaved)} are not "
+                "included (ctrl+s saves).",
+                severity="warning", markup=False, timeout=6,
+            )
+        self.bottom.active = "build-tab"
+        self.build_image(reason)
+
+    def _build_spec(self) -> BuildSpec:
+        """Render the repository as saved and wrap it for ``run_build`` (in a thread)."""
+        workspace = self.workspace
+        on_disk = Workspace(workspace.root, display_path=workspace.display_path)
+        try:
+            result = render(on_disk, self.session.options)
+        finally:
+            on_disk.close()
+        return BuildSpec(
+            root=workspace.root, render=result, tag=self.session.tag,
+            builder=self.session.builder,
+        )
+
+    @work(exclusive=True, group="build", exit_on_error=False, description="docker buildx build")
+    async def build_image(self, reason: str) -> None:
+        """Run one build, feeding its events to the build panel."""
+        panel = self.build_panel
+        tag = self.session.tag or default_tag(self.workspace.root)
+        number = panel.begin(tag, reason)
+        self.building = True
+        result: BuildResult | None = None
+        try:
+            spec = await asyncio.to_thread(self._build_spec)
+            result = await run_build(spec, lambda event: panel.apply(event, number))
+        except asyncio.CancelledError:
+            if panel.build_number == number:
+                panel.cancelled_before_start()
+            raise
+        finally:
+            if panel.build_number == number:
+                self.building = False
+                self.post_message(BuildEnded(number, result, reason))
+
+    def action_cancel_build(self) -> None:
+        """Cancel the running build (its processes are stopped)."""
+        if not self.building:
+            return
+        self.workers.cancel_group(self, "build")
+
+    @on(BuildEnded)
+    def _build_ended(self, message: BuildEnded) -> None:
+        result = message.result
+        if result is None:
+            self.last_build = "⊘ cancelled"
+            self.notify("Build cancelled.", severity="warning", timeout=3)
+            return
+        self.last_build = summary_text(result)
+        if result.success:
+            self.engine_ready = True
+            self.notify(f"Built {result.tag}", timeout=3, markup=False)
+        else:
+            if result.error_kind == "engine":
+                self.engine_ready = False
+                self.engine_text = "engine: unavailable"
+            self.notify(result.error or "Build failed", title="Build failed", severity="error",
+                        markup=False, timeout=8)
+
+    def action_toggle_watch(self) -> None:
+        """Turn build-on-save on or off."""
+        self.watching = not self.watching
+        state = "on: saving builds the image" if self.watching else "off"
+        self.notify(f"Watch {state}", timeout=2)
+
+    # -- engine -----------------------------------------------------------------------------
+    @work(thread=True, group="engine", exit_on_error=False, description="engine status")
+    def probe_engine(self) -> None:
+        """Ask docker whether it can build (up to a few seconds; never on the UI thread)."""
+        self.post_message(EngineProbed(engine_status()))
+
+    @on(EngineProbed)
+    def _engine_probed(self, message: EngineProbed) -> None:
+        status = message.status
+        self.engine_ready = status.ok
+        if status.ok:
+            version = (status.server_version or "").split("+")[0]
+            self.engine_text = f"docker {version}".strip()
+        else:
+            self.engine_text = "no engine"
+        self.build_panel.show_engine(status)
+
+    # -- changes on disk ----------------------------------------------------------------------
+    @work(exclusive=True, group="watcher", exit_on_error=False, description="watch files")
+    async def watch_repository(self) -> None:
+        """Report changes made outside the editor (and not by our own saves)."""
+        from r2d_tui.core.watch import watch_changes
+
+        async for changes in watch_changes(self.workspace.root):
+            outside = frozenset(path for path in changes if not self._own_save(path))
+            if outside:
+                self.post_message(FilesChanged(outside))
+
+    def _own_save(self, path: str) -> bool:
+        """True when the disk holds exactly what this app last saved to ``path``."""
+        saved = self._saved_texts.get(path)
+        if saved is None:
+            return False
+        try:
+            on_disk, _format = self.workspace.read_disk(path)
+        except WorkspaceError:
+            return False
+        return on_disk == saved
+
+    @on(FilesChanged)
+    def _files_changed(self, message: FilesChanged) -> None:
+        kept: list[str] = []
+        for path in sorted(message.paths):
+            if self.workspace.is_dirty(path):
+                kept.append(path)
+                continue
+            self.workspace.revert(path)  # the next open reads the new text
+            if path == self.current_path:
+                with contextlib.suppress(WorkspaceError):
+                    self.editor.replace_text(self.workspace.open(path).text)
+        if kept:
+            self.notify(
+                f"Changed on disk, your unsaved edits kept: {', '.join(kept)}",
+                severity="warning", markup=False,
+            )
+        self._sync_files()
+        self.refresh_analysis(immediate=True)
+        if self.watching:
+            self.start_build(f"changed {', '.join(sorted(message.paths))[:60]}")
+
+    # -- navigation ---------------------------------------------------------------------------
+    def action_show_preview(self) -> None:
+        """Toggle the generated Dockerfile full screen."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        scroll = self.preview.query_one("#preview-scroll")
+        scroll.focus()
+        self.maximize(self.preview, container=False)
+
+    def _step_finding(self, delta: int) -> None:
+        table = self.diagnostics
+        if not table.findings:
+            self.notify("No problems found.", timeout=2)
+            return
+        self.bottom.active = "problems-tab"
+        current = table.selected
+        index = table.cursor_row + delta if current is not None else 0
+        finding = table.select_index(index)
+        if finding is not None:
+            self.jump_to_finding(finding)
+
+    def action_next_finding(self) -> None:
+        self._step_finding(+1)
+
+    def action_previous_finding(self) -> None:
+        self._step_finding(-1)
+
+    # -- errors -----------------------------------------------------------------------------
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """One place for unexpected worker errors: tell the user, keep the app running."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        self.notify(
+            f"{type(error).__name__}: {error}",
+            title=f"{event.worker.description or event.worker.name} failed",
+            severity="error",
+            markup=False,
+            timeout=10,
+        )
+        if event.worker.group == "build" and self.building:
+            self.building = False

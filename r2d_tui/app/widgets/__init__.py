@@ -1,0 +1,1 @@
+"""Widgets of the TUI. Each displays state bound from the main screen and posts messages up."""
