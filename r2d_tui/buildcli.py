@@ -78,7 +78,9 @@ def run_build_command(
     root = workspace.root
 
     def make_spec() -> BuildSpec:
-        return BuildSpec.from_disk(root, build_options, tag=args.tag, builder=args.builder)
+        return BuildSpec.from_workspace(
+            workspace, build_options, tag=args.tag, builder=args.builder
+        )
 
     if not args.watch:
         result = run_build_sync(make_spec(), print_event)

@@ -101,12 +101,6 @@ def test_python_postbuild_script(tmp_path: Path) -> None:
     assert positions(findings) == [("binder/postBuild", 4, 20), ("binder/postBuild", 6, 22)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="checks.migration.dockerenv_tests cuts the command at '(' (a SEPARATOR), so the "
-    "command word of print(\"/.dockerenv ...\") is the quote, not 'print', and the PRINTERS "
-    "exemption never applies to a call with parentheses",
-)
 def test_python_print_of_the_path_is_not_a_test(tmp_path: Path) -> None:
     script = "#!/usr/bin/env python3\nprint('/.dockerenv is not checked here')\n"
     assert dockerenv_findings(tmp_path / "r", {"postBuild": script}) == []
@@ -282,12 +276,6 @@ def test_dockerfile_negatives(tmp_path: Path) -> None:
     assert dockerenv_findings(tmp_path / "r", {"Dockerfile": dockerfile}) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="checks.migration.dockerfile_run_lines ends a RUN at an empty line inside a "
-    "continuation; the Dockerfile parser skips empty continuation lines, so the test on the "
-    "next line is part of the RUN and is missed",
-)
 def test_dockerfile_empty_line_inside_continued_run(tmp_path: Path) -> None:
     dockerfile = "FROM python:3.12\nRUN echo one && \\\n\n    [ -f /.dockerenv ] && echo classic\n"
     findings = dockerenv_findings(tmp_path / "r", {"Dockerfile": dockerfile})

@@ -267,13 +267,6 @@ def test_r_runtime_without_date_does_not_select_r(tmp_path: Path) -> None:
     assert detection.reason_ignored("install.R") is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="detection._deciding_files reports runtime.txt 'r-4.3' as the file that chose the "
-    "python buildpack and lists it as used; repo2docker's PythonBuildPack.detect() is False "
-    "for it (name 'r'), the default buildpack is used and the Dockerfile is the same without "
-    "the file",
-)
 def test_r_runtime_without_date_is_not_a_deciding_file(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "r43", {"runtime.txt": "r-4.3\n"})
     detection = detect(Workspace(repo))

@@ -413,12 +413,6 @@ def test_materialized_new_binder_folder_from_buffer(tmp_path: Path) -> None:
     workspace.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Workspace._fill_overlay symlinks every existing non-binder folder whole, so a "
-    "buffer for a file inside one (ci/environment.yml, the target of corn's "
-    "binder/environment.yml symlink) is missing from the overlay and renders see disk text",
-)
 def test_materialized_sees_buffer_in_existing_subfolder(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     (root / "ci").mkdir(parents=True)

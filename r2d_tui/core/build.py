@@ -45,7 +45,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from r2d_tui.core.paths import cache_dir as cache_dir  # re-exported
 from r2d_tui.core.progress import ProgressEvent, ProgressTracker, Step
@@ -447,6 +447,23 @@ class BuildSpec:
             platform=platform,
             extra_args=extra_args,
         )
+
+    @classmethod
+    def from_workspace(
+        cls,
+        workspace: Workspace,
+        options: RenderOptions | None = None,
+        **buildx: Any,
+    ) -> BuildSpec:
+        """Like :meth:`from_disk`, keeping the workspace's path as the user gave it (which
+        repo2docker writes into the ``repo2docker.repo`` label). Unsaved buffers are not
+        built: the render reads the files on disk."""
+        on_disk = Workspace(workspace.root, display_path=workspace.display_path)
+        try:
+            result = render(on_disk, options)
+        finally:
+            on_disk.close()
+        return cls(root=workspace.root, render=result, **buildx)
 
     @property
     def image_tag(self) -> str:

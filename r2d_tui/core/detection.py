@@ -105,7 +105,9 @@ _REASONS: dict[tuple[str, str], str] = {
 }
 
 
-def _reason(buildpack: str, path: str, deciding: tuple[str, ...]) -> str:
+def _reason(
+    buildpack: str, path: str, deciding: tuple[str, ...], workspace: Workspace | None = None
+) -> str:
     name = _name(path)
     if buildpack == "docker":
         decider = deciding[0] if deciding else "Dockerfile"
@@ -115,6 +117,20 @@ def _reason(buildpack: str, path: str, deciding: tuple[str, ...]) -> str:
             "install.R is run only by the R buildpack, which needs runtime.txt "
             "r-<version>-<YYYY-MM-DD> (or a root DESCRIPTION)"
         )
+    if name == "runtime.txt" and buildpack != "r":
+        text = (workspace.text(path) or "").strip() if workspace else ""
+        if text.startswith("r-"):
+            return (
+                f"runtime.txt says {text!r} but R is selected only by "
+                "r-<version>-<YYYY-MM-DD> (with a snapshot date); it is not read"
+            )
+    if name == "runtime.txt" and buildpack != "r" and workspace is not None:
+        text = (workspace.text(path) or "").strip()
+        if text.startswith("r-"):
+            return (
+                f"runtime.txt says {text!r} but R is selected only by "
+                "r-<version>-<YYYY-MM-DD> (with a snapshot date); it is not read"
+            )
     if name == "Manifest.toml":
         return "Manifest.toml is used only with a Julia Project.toml"
     if name in {"requirements.txt", "requirements3.txt"} and buildpack in {"r", "julia", "nix"}:
@@ -186,12 +202,12 @@ def detect(workspace: Workspace, options: RenderOptions | None = None) -> Detect
             if buildpack == "julia":
                 used.append(path)
             else:
-                ignored.append(IgnoredFile(path, _reason(buildpack, path, deciding)))
+                ignored.append(IgnoredFile(path, _reason(buildpack, path, deciding, workspace)))
             continue
         if _affects_render(workspace, options, result, path):
             used.append(path)
         else:
-            ignored.append(IgnoredFile(path, _reason(buildpack, path, deciding)))
+            ignored.append(IgnoredFile(path, _reason(buildpack, path, deciding, workspace)))
 
     return Detection(
         config_dir=config_dir,
@@ -246,7 +262,11 @@ def _deciding_files(
     if buildpack == "pipfile":
         return first("Pipfile.lock", "Pipfile")
     if buildpack == "python":
-        found = first("runtime.txt") + first("requirements.txt")
+        runtime = first("runtime.txt")
+        text = workspace.text(runtime[0]) if runtime else None
+        if not (text is not None and text.strip().startswith("python-")):
+            runtime = ()  # PythonBuildPack.detect() is False for r-… or broken runtimes
+        found = runtime + first("requirements.txt")
         if not found and not config_dir:
             found = first("setup.py", "pyproject.toml")
         return found

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from r2d_tui.core.envfiles import BINDER_DIRS, candidate_paths
+from r2d_tui.core.envfiles import candidate_paths
 
 #: Files larger than this are not loaded into an editor buffer.
 MAX_EDITABLE_BYTES = 8 * 1024 * 1024
@@ -228,6 +228,21 @@ class Workspace:
         with self._lock:
             return {rel: b.text for rel, b in self._buffers.items() if b.dirty}
 
+    def override_bytes(self) -> dict[str, bytes]:
+        """Dirty buffers encoded as they would be saved (same encoding, BOM, line endings),
+        so a render of the overlay reads exactly the bytes repo2docker will read after a
+        save. Text the file's encoding cannot hold is written as UTF-8."""
+        with self._lock:
+            encoded: dict[str, bytes] = {}
+            for rel, buffer in self._buffers.items():
+                if not buffer.dirty:
+                    continue
+                try:
+                    encoded[rel] = encode(buffer.text, buffer.format)
+                except UnicodeEncodeError:
+                    encoded[rel] = buffer.text.encode("utf-8")
+            return encoded
+
     def save(self, rel: str) -> Path:
         """Write the buffer of ``rel`` to disk atomically, in the file's own format.
 
@@ -274,7 +289,7 @@ class Workspace:
         paths out, which detection uses to ask "what if this file were absent?".
         The overlay is reused between calls; hold the render lock while using it.
         """
-        overrides = self.overrides()
+        overrides = self.override_bytes()
         if not overrides and not hide:
             yield self.root
             return
@@ -292,29 +307,31 @@ class Workspace:
         yield overlay
 
     def _fill_overlay(
-        self, target: Path, rel_dir: str, overrides: dict[str, str], hide: frozenset[str]
+        self, target: Path, rel_dir: str, overrides: dict[str, bytes], hide: frozenset[str]
     ) -> None:
+        """Mirror ``rel_dir`` into ``target``: symlinks for untouched entries, real folders
+        only where a buffer or a hidden path lies below, buffers written as files."""
         source = self.root / rel_dir if rel_dir else self.root
         names: set[str] = set()
         with contextlib.suppress(OSError):
             names = {entry.name for entry in os.scandir(source)}
         prefix = f"{rel_dir}/" if rel_dir else ""
         names |= {rel[len(prefix) :].split("/")[0] for rel in overrides if rel.startswith(prefix)}
+        touched = set(overrides) | set(hide)
         for name in sorted(names):
             rel = f"{prefix}{name}"
             if rel in hide:
                 continue
             if rel in overrides:
-                (target / name).write_text(overrides[rel], encoding="utf-8")
+                (target / name).write_bytes(overrides[rel])
                 (target / name).chmod(self._mode_of(rel))
-            elif not rel_dir and name in BINDER_DIRS and (source / name).is_dir():
+            elif any(path.startswith(rel + "/") for path in touched) and not (
+                source / name
+            ).is_symlink():
                 (target / name).mkdir()
                 self._fill_overlay(target / name, rel, overrides, hide)
-            elif (source / name).exists() or (source / name).is_symlink():
-                os.symlink(source / name, target / name)
             else:
-                (target / name).mkdir()
-                self._fill_overlay(target / name, rel, overrides, hide)
+                os.symlink(source / name, target / name)
 
     def _mode_of(self, rel: str) -> int:
         try:

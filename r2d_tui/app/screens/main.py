@@ -54,7 +54,7 @@ from r2d_tui.core.build import BuildResult, BuildSpec, default_tag, engine_statu
 from r2d_tui.core.checks import run_checks
 from r2d_tui.core.detection import Detection, detect
 from r2d_tui.core.findings import Finding
-from r2d_tui.core.render import RenderResult, render
+from r2d_tui.core.render import RenderResult, options_for_build, render
 from r2d_tui.core.workspace import Workspace, WorkspaceError
 
 if TYPE_CHECKING:
@@ -111,6 +111,7 @@ class MainScreen(Screen[None]):
         self.session = session
         self._saved_texts: dict[str, str] = {}
         """What this app last wrote to each path, to tell its own saves from outside edits."""
+        self._root_note_shown = False
 
     @property
     def workspace(self) -> Workspace:
@@ -384,20 +385,18 @@ class MainScreen(Screen[None]):
                 "included (ctrl+s saves).",
                 severity="warning", markup=False, timeout=6,
             )
+        _options, root_note = options_for_build(self.session.options)
+        if root_note and not self._root_note_shown:
+            self._root_note_shown = True
+            self.notify(root_note, markup=False, timeout=8)
         self.bottom.active = "build-tab"
         self.build_image(reason)
 
     def _build_spec(self) -> BuildSpec:
         """Render the repository as saved and wrap it for ``run_build`` (in a thread)."""
-        workspace = self.workspace
-        on_disk = Workspace(workspace.root, display_path=workspace.display_path)
-        try:
-            result = render(on_disk, self.session.options)
-        finally:
-            on_disk.close()
-        return BuildSpec(
-            root=workspace.root, render=result, tag=self.session.tag,
-            builder=self.session.builder,
+        options, _note = options_for_build(self.session.options)
+        return BuildSpec.from_workspace(
+            self.workspace, options, tag=self.session.tag, builder=self.session.builder
         )
 
     @work(exclusive=True, group="build", exit_on_error=False, description="docker buildx build")

@@ -77,10 +77,16 @@ def dockerenv_tests(line: str) -> Iterator[int]:
         before = line[:start]
         # the simple command this mention belongs to
         cut = 0
+        last: re.Match[str] | None = None
         for separator in SEPARATORS.finditer(before):
-            cut = separator.end()
+            cut, last = separator.end(), separator
         segment = before[cut:]
         command = _command_word(segment)
+        if last is not None and last.group() == "(":
+            # a call such as print("/.dockerenv") or os.path.exists("/.dockerenv")
+            call = re.search(r"([A-Za-z_][\w.]*)\s*\($", before[: last.end()])
+            if call:
+                command = call.group(1).rsplit(".", 1)[-1]
         if command in PRINTERS or command in WRITERS:
             continue
         if re.search(r">>?\s*[\"']?$", before):  # redirect into the file creates it
@@ -121,8 +127,10 @@ def dockerfile_run_lines(text: str) -> Iterator[CodeLine]:
                 yield CodeLine(number, " " * offset + code)
             if not continued or index >= len(lines):
                 break
-            # skip comment lines inside a continued RUN
-            while index < len(lines) and lines[index].lstrip().startswith("#"):
+            # skip comment and empty lines inside a continued RUN, as Docker's parser does
+            while index < len(lines) and (
+                lines[index].lstrip().startswith("#") or not lines[index].strip()
+            ):
                 index += 1
             if index >= len(lines):
                 break
