@@ -96,6 +96,37 @@ async def test_preview_follows_typing_without_saving(tmp_path: Path) -> None:
         assert rendered[-1].dirty == ("runtime.txt",)
 
 
+async def test_typing_into_requirements_txt_highlights_what_changes(tmp_path: Path) -> None:
+    """A local reference (-e ./pkg) moves pip install after the repo copy: the preview shows
+    which lines the unsaved edit changes; a plain package name changes no line, and the
+    header says so."""
+    root = make_repo(
+        tmp_path / "req",
+        {"requirements.txt": "numpy\n", "pkg/setup.py": "from setuptools import setup\nsetup()\n"},
+    )
+    app = make_app(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(pilot)
+        preview = screen.query_one(DockerfilePreview)
+        saved = preview.text
+        screen.open_file("requirements.txt")
+        await settle(pilot)
+        await pilot.press("end", "enter", *"pandas")
+        await settle(pilot)
+        header = str(preview.query_one("#preview-header").render())
+        assert preview.text == saved
+        assert "no change to the Dockerfile" in header
+
+        await pilot.press("enter", *"-e ./pkg")
+        await settle(pilot)
+        header = str(preview.query_one("#preview-header").render())
+        assert preview.text != saved
+        assert "lines changed" in header or "line changed" in header
+        assert screen.saved_dockerfile == saved
+        assert (root / "requirements.txt").read_text() == "numpy\n"
+
+
 async def test_new_file_in_an_empty_repo_changes_the_preview(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "empty", {"README.md": "hello\n"})
     app = make_app(root)

@@ -28,6 +28,9 @@ class PreviewRendered(Message, bubble=False):
     """What repo2docker generated, or why it could not."""
     dirty: tuple[str, ...]
     """The files whose unsaved edits this render included."""
+    saved_dockerfile: str | None = None
+    """The Dockerfile of the files as saved on disk (only when ``dirty``), to show what the
+    unsaved edits change."""
 
 
 @dataclass

@@ -49,7 +49,7 @@ from typing import Any, Literal
 
 from r2d_tui.core.paths import cache_dir as cache_dir  # re-exported
 from r2d_tui.core.progress import ProgressEvent, ProgressTracker, Step
-from r2d_tui.core.render import RenderOptions, RenderResult, render
+from r2d_tui.core.render import RenderOptions, RenderResult, render, render_saved
 from r2d_tui.core.workspace import Workspace
 
 #: How long a cancelled build gets to exit after SIGTERM before SIGKILL.
@@ -458,12 +458,7 @@ class BuildSpec:
         """Like :meth:`from_disk`, keeping the workspace's path as the user gave it (which
         repo2docker writes into the ``repo2docker.repo`` label). Unsaved buffers are not
         built: the render reads the files on disk."""
-        on_disk = Workspace(workspace.root, display_path=workspace.display_path)
-        try:
-            result = render(on_disk, options)
-        finally:
-            on_disk.close()
-        return cls(root=workspace.root, render=result, **buildx)
+        return cls(root=workspace.root, render=render_saved(workspace, options), **buildx)
 
     @property
     def image_tag(self) -> str:

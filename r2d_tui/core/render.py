@@ -357,6 +357,15 @@ def render(workspace: Workspace, options: RenderOptions | None = None) -> Render
     return render_hidden(workspace, options, frozenset())
 
 
+def render_saved(workspace: Workspace, options: RenderOptions | None = None) -> RenderResult:
+    """:func:`render` of the files as saved on disk, ignoring unsaved buffers."""
+    on_disk = Workspace(workspace.root, display_path=workspace.display_path)
+    try:
+        return render(on_disk, options)
+    finally:
+        on_disk.close()
+
+
 def render_hidden(
     workspace: Workspace, options: RenderOptions | None, hide: frozenset[str]
 ) -> RenderResult:

@@ -54,7 +54,7 @@ from r2d_tui.core.build import BuildResult, BuildSpec, default_tag, engine_statu
 from r2d_tui.core.checks import run_checks
 from r2d_tui.core.detection import Detection, detect
 from r2d_tui.core.findings import Finding
-from r2d_tui.core.render import RenderResult, options_for_build, render
+from r2d_tui.core.render import RenderResult, options_for_build, render, render_saved
 from r2d_tui.core.workspace import Workspace, WorkspaceError
 
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ class MainScreen(Screen[None]):
     render_result: var[RenderResult | None] = var(None)
     """The latest render of the workspace (unsaved buffers included)."""
     rendered_dirty: var[tuple[str, ...]] = var(())
+    saved_dockerfile: var[str | None] = var(None)
+    """The Dockerfile of the saved files, while there are unsaved edits."""
     """The unsaved files the latest render included."""
     detection: var[Detection | None] = var(None)
     """Buildpack, deciding and ignored files of the latest analysis."""
@@ -132,7 +134,9 @@ class MainScreen(Screen[None]):
                 )
             yield EnvEditor(id="editor")
             yield DockerfilePreview(id="preview").data_bind(
-                result=MainScreen.render_result, dirty=MainScreen.rendered_dirty
+                result=MainScreen.render_result,
+                dirty=MainScreen.rendered_dirty,
+                saved_text=MainScreen.saved_dockerfile,
             )
         with TabbedContent(id="bottom", initial="problems-tab"):
             with TabPane("Problems", id="problems-tab"):
@@ -296,7 +300,11 @@ class MainScreen(Screen[None]):
         workspace, options = self.workspace, self.session.options
         dirty = tuple(workspace.dirty_paths())
         result = await asyncio.to_thread(render, workspace, options)
-        self.post_message(PreviewRendered(result, dirty))
+        saved: str | None = None
+        if dirty:
+            saved_result = await asyncio.to_thread(render_saved, workspace, options)
+            saved = saved_result.dockerfile
+        self.post_message(PreviewRendered(result, dirty, saved))
 
         def analyse() -> tuple[Detection, list[Finding]]:
             detection = detect(workspace, options)
@@ -307,6 +315,7 @@ class MainScreen(Screen[None]):
 
     @on(PreviewRendered)
     def _preview_rendered(self, message: PreviewRendered) -> None:
+        self.saved_dockerfile = message.saved_dockerfile
         self.rendered_dirty = message.dirty
         self.render_result = message.result
 

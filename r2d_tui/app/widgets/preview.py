@@ -12,6 +12,7 @@ view does not jump around while the user is mid-edit.
 
 from __future__ import annotations
 
+import difflib
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -36,6 +37,32 @@ def problem_location(problem: RenderProblem) -> str:
     return where
 
 
+def changed_lines(saved: str | None, current: str) -> tuple[int, ...]:
+    """0-based lines of ``current`` that are new or different compared with ``saved``."""
+    if saved is None or saved == current:
+        return ()
+    new_lines = current.split("\n")
+    matcher = difflib.SequenceMatcher(a=saved.split("\n"), b=new_lines, autojunk=False)
+    changed: list[int] = []
+    for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
+        if tag in ("replace", "insert"):
+            changed.extend(range(j1, j2))
+    return tuple(changed)
+
+
+def mark_lines(content: Content, lines: tuple[int, ...]) -> Content:
+    """``content`` with the given 0-based lines highlighted as changed."""
+    if not lines:
+        return content
+    wanted = set(lines)
+    offset = 0
+    for number, line in enumerate(content.plain.split("\n")):
+        if number in wanted:
+            content = content.stylize("on $success 25%", offset, offset + len(line) + 1)
+        offset += len(line) + 1
+    return content
+
+
 class DockerfilePreview(Vertical):
     """Header, notes and the highlighted Dockerfile text."""
 
@@ -45,7 +72,8 @@ class DockerfilePreview(Vertical):
         "## Dockerfile preview\n\n"
         "The exact Dockerfile repo2docker generates for this repository with the editor's "
         "unsaved edits applied (what `repo2docker --no-build` would print after a save). "
-        "It updates as you type. When repo2docker cannot render the files, the header shows "
+        "It updates as you type; lines your unsaved edits change are highlighted and "
+        "scrolled into view. When repo2docker cannot render the files, the header shows "
         "the problem and the last good Dockerfile stays dimmed.\n\n"
         "**F3** shows it full screen."
     )
@@ -54,10 +82,14 @@ class DockerfilePreview(Vertical):
     """The latest render."""
     dirty: reactive[tuple[str, ...]] = reactive((), init=False)
     """Files whose unsaved edits the render includes."""
+    saved_text: reactive[str | None] = reactive(None, init=False)
+    """The Dockerfile of the saved files (set while there are unsaved edits)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._good_text: str | None = None
+        self._changed: tuple[int, ...] = ()
+        """0-based lines of the shown text that differ from the saved files' Dockerfile."""
 
     def compose(self) -> ComposeResult:
         yield Static(Content.styled("Rendering…", "dim"), id="preview-header")
@@ -79,7 +111,10 @@ class DockerfilePreview(Vertical):
         self._refresh_view()
 
     def watch_dirty(self) -> None:
-        self._refresh_header()
+        self._refresh_view()
+
+    def watch_saved_text(self) -> None:
+        self._refresh_view()
 
     def _refresh_view(self) -> None:
         result = self.result
@@ -87,9 +122,15 @@ class DockerfilePreview(Vertical):
             return
         body = self.query_one("#preview-body", Static)
         if result.dockerfile is not None:
-            if result.dockerfile != self._good_text:
+            changed = changed_lines(self.saved_text, result.dockerfile) if self.dirty else ()
+            if result.dockerfile != self._good_text or changed != self._changed:
                 self._good_text = result.dockerfile
-                body.update(highlight(result.dockerfile, language="docker"))
+                body.update(mark_lines(highlight(result.dockerfile, language="docker"), changed))
+                if changed and changed != self._changed:
+                    # bring what the edit changed into view
+                    scroll = self.query_one("#preview-scroll", ScrollableContainer)
+                    scroll.scroll_to(y=max(0, changed[0] - 3), animate=False)
+                self._changed = changed
             self.remove_class("-stale")
         else:
             self.add_class("-stale")
@@ -119,6 +160,12 @@ class DockerfilePreview(Vertical):
             ]
             if self.dirty:
                 parts.append((" · unsaved edits included", "$warning"))
+                if self._changed:
+                    count = len(self._changed)
+                    plural = "s" if count != 1 else ""
+                    parts.append((f" · {count} line{plural} changed", "$success"))
+                elif result.dockerfile is not None and self.saved_text == result.dockerfile:
+                    parts.append((" · no change to the Dockerfile", "dim"))
             header.update(Content.assemble(*parts))
         lines = list(result.notes)
         if result.offline_placeholders:
