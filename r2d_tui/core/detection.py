@@ -10,6 +10,7 @@ it. The table below only supplies the human reason for the files that turn out i
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -119,17 +120,27 @@ def _reason(
         )
     if name == "runtime.txt" and buildpack != "r":
         text = (workspace.text(path) or "").strip() if workspace else ""
-        if text.startswith("r-"):
+        if re.fullmatch(r"r-[\d.]+", text):
             return (
-                f"runtime.txt says {text!r} but R is selected only by "
-                "r-<version>-<YYYY-MM-DD> (with a snapshot date); it is not read"
+                f"runtime.txt says {text!r} without a snapshot date, and R is selected only "
+                "by r-<version>-<YYYY-MM-DD>; it is not read"
+            )
+        if text.startswith("r-") and deciding:
+            return (
+                f"{deciding[0]} takes precedence: the {buildpack} buildpack does not read "
+                f"runtime.txt, so R ({text}) is not installed"
             )
     if name == "runtime.txt" and buildpack != "r" and workspace is not None:
         text = (workspace.text(path) or "").strip()
-        if text.startswith("r-"):
+        if re.fullmatch(r"r-[\d.]+", text):
             return (
-                f"runtime.txt says {text!r} but R is selected only by "
-                "r-<version>-<YYYY-MM-DD> (with a snapshot date); it is not read"
+                f"runtime.txt says {text!r} without a snapshot date, and R is selected only "
+                "by r-<version>-<YYYY-MM-DD>; it is not read"
+            )
+        if text.startswith("r-") and deciding:
+            return (
+                f"{deciding[0]} takes precedence: the {buildpack} buildpack does not read "
+                f"runtime.txt, so R ({text}) is not installed"
             )
     if name == "Manifest.toml":
         return "Manifest.toml is used only with a Julia Project.toml"

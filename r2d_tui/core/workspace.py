@@ -137,6 +137,31 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.close(dir_fd)
 
 
+@dataclass(frozen=True)
+class Source:
+    """Everything a check may need about one file: its text and how it is stored."""
+
+    path: str
+    raw: bytes
+    """The bytes on disk, or the bytes a save of the buffer would write."""
+    text: str | None
+    """Decoded text with ``\\n`` line endings, or ``None`` when the file is not text."""
+    format: TextFormat
+    mode: int | None
+    """Permission bits on disk (``None`` for a new, unsaved file)."""
+    error: str | None = None
+    """Why the file could not be read or decoded."""
+
+    @property
+    def raw_lines(self) -> list[str]:
+        """Lines as stored, keeping ``\\r`` (for line-ending checks)."""
+        try:
+            decoded = self.raw[len(self.format.bom) :].decode(self.format.encoding)
+        except UnicodeDecodeError:
+            decoded = self.raw.decode("utf-8", errors="replace")
+        return decoded.split("\n")
+
+
 class Workspace:
     """A repository on disk plus unsaved buffers keyed by repository-relative POSIX path."""
 
@@ -189,6 +214,36 @@ class Workspace:
             return self.read_disk(rel)[0]
         except WorkspaceError:
             return None
+
+    def source(self, rel: str) -> Source | None:
+        """The file as a check sees it (buffer if edited, else disk); ``None`` if absent."""
+        path = self.abspath(rel)
+        mode: int | None = None
+        with contextlib.suppress(OSError):
+            mode = stat.S_IMODE(path.stat().st_mode)
+        with self._lock:
+            buffer = self._buffers.get(rel)
+            if buffer is not None and (buffer.dirty or mode is None):
+                try:
+                    raw = encode(buffer.text, buffer.format)
+                except UnicodeEncodeError:
+                    raw = buffer.text.encode("utf-8")
+                return Source(rel, raw, buffer.text, buffer.format, mode)
+        if mode is None:
+            return None
+        try:
+            if not path.is_file():
+                return Source(rel, b"", None, TextFormat(), mode, "not a regular file")
+            if path.stat().st_size > MAX_EDITABLE_BYTES:
+                return Source(rel, b"", None, TextFormat(), mode, "too large to check")
+            raw = path.read_bytes()
+        except OSError as error:
+            return Source(rel, b"", None, TextFormat(), mode, error.strerror or str(error))
+        try:
+            text, fmt = decode(raw)
+        except UnicodeDecodeError as error:
+            return Source(rel, raw, None, TextFormat(), mode, f"not text ({error.reason})")
+        return Source(rel, raw, text, fmt, mode)
 
     def open(self, rel: str) -> Buffer:
         """Open ``rel`` into a buffer (or return the open one)."""

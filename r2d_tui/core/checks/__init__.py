@@ -8,6 +8,7 @@ panel both call it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -15,7 +16,7 @@ from pathlib import PurePosixPath
 from r2d_tui.core.detection import Detection, detect
 from r2d_tui.core.findings import Finding, Severity
 from r2d_tui.core.render import RenderOptions
-from r2d_tui.core.workspace import Workspace
+from r2d_tui.core.workspace import Source, Workspace
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,34 @@ class CheckContext:
 
     def text(self, rel: str) -> str | None:
         return self.workspace.text(rel)
+
+    def source(self, rel: str) -> Source | None:
+        return self.workspace.source(rel)
+
+    def present(self, name: str) -> str | None:
+        """The path of ``name`` in the config folder when that file exists (or is a buffer)."""
+        path = self.config_path(name)
+        return path if path in self.workspace.env_files() else None
+
+    def used(self, path: str) -> bool:
+        """Does the chosen buildpack read ``path``?"""
+        detection = self.detection
+        return path in detection.used_files or path in detection.deciding_files
+
+    def python_version(self) -> str | None:
+        """The Python version repo2docker will build the environment with (from its log)."""
+        result = self.detection.render
+        for note in result.notes if result else ():
+            match = re.search(r"Building conda environment for python=(\S+)", note)
+            if match:
+                return match.group(1)
+        return None
+
+    def default_python(self) -> str:
+        """repo2docker's current default Python (``CondaBuildPack.major_pythons['3']``)."""
+        from repo2docker.buildpacks.conda import CondaBuildPack
+
+        return str(CondaBuildPack.major_pythons["3"])
 
 
 @dataclass(frozen=True)
@@ -97,7 +126,17 @@ def find_rule(key: str) -> Rule | None:
 
 
 def _load_rules() -> None:
-    from r2d_tui.core.checks import migration, render_rules  # noqa: F401 - registers rules
+    from r2d_tui.core.checks import (  # noqa: F401 - importing registers the rules
+        apt,
+        encoding,
+        envyml,
+        migration,
+        precedence,
+        render_rules,
+        requirements,
+        runtime,
+        scripts,
+    )
 
 
 def run_checks(

@@ -1,11 +1,33 @@
-"""Findings for repositories repo2docker cannot render at all (broken YAML, bad versions…)."""
+"""Findings for repositories repo2docker cannot render at all.
+
+Most render failures have a specific rule that points at the line (invalid YAML, an
+unsupported Python version, a bad runtime.txt or apt.txt line); ``render-failed`` reports
+the rest with repo2docker's own message, so no failure goes unmentioned.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from r2d_tui.core.checks import CheckContext, rule
 from r2d_tui.core.findings import Finding, Severity
+
+#: Render errors that a more specific rule reports at the right line.
+EXPLAINED = (
+    re.compile(r"^invalid YAML"),
+    re.compile(r"should contain a dictionary"),
+    re.compile(r"Invalid runtime\.txt"),
+    re.compile(r"python_version must always be specified as 'x\.y'"),
+    re.compile(r"InvalidVersion"),
+    re.compile(r"Python version \S+ on \S+ is not supported"),
+    re.compile(r"invalid package name .* in apt\.txt"),
+    re.compile(r"both a 'binder' and a '\.binder' directory"),
+)
+
+
+def explained(message: str) -> bool:
+    return any(pattern.search(message) for pattern in EXPLAINED)
 
 
 @rule(
@@ -22,31 +44,12 @@ def render_failed(context: CheckContext) -> Iterator[Finding]:
     if result is None or result.problem is None:
         return
     problem = result.problem
-    if problem.message.startswith("invalid YAML"):
-        return  # reported by invalid-yaml, at its line
+    if explained(problem.message):
+        return
     path = problem.path or _guess_path(context)
-    yield render_failed.finding(path, problem.line or 1, problem.column or 1, problem.message)
-
-
-@rule(
-    "R2D201",
-    "invalid-yaml",
-    Severity.ERROR,
-    "environment.yml is not valid YAML",
-    "repo2docker parses environment.yml with ruamel.yaml; a syntax error stops the build. "
-    "The line and column are where the parser gave up; the mistake is often on the line "
-    "before (indentation of a '- pip:' list is the usual culprit).",
-    "environment.yml",
-)
-def invalid_yaml(context: CheckContext) -> Iterator[Finding]:
-    result = context.detection.render
-    if result is None or result.problem is None:
-        return
-    problem = result.problem
-    if not problem.message.startswith("invalid YAML"):
-        return
-    path = problem.path or context.config_path("environment.yml")
-    yield invalid_yaml.finding(path, problem.line or 1, problem.column or 1, problem.message)
+    yield render_failed.finding(
+        path, problem.line or 1, problem.column or 1, f"repo2docker fails: {problem.message}"
+    )
 
 
 def _guess_path(context: CheckContext) -> str:

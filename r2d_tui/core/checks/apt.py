@@ -1,0 +1,64 @@
+"""apt.txt: one Ubuntu package name per line; anything else breaks the apt-get step.
+
+repo2docker strips ``# comments``, checks only that each line *starts* like a package
+name, and pastes all lines into one ``apt-get install`` command. A whole command
+(``apt-get install -y vim``) or several words on a line pass its check but install
+packages called ``install`` and ``-y`` and fail the build.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from r2d_tui.core.checks import CheckContext, rule
+from r2d_tui.core.findings import Finding, Severity
+
+#: A Debian package name, optionally with :arch and =version.
+PACKAGE = re.compile(r"^[a-z0-9][a-z0-9.+-]+(?::[a-z0-9-]+)?(?:=[A-Za-z0-9.+~:_-]+)?$")
+COMMAND_WORDS = frozenset({"sudo", "apt", "apt-get", "aptitude", "install", "add-apt-repository"})
+
+
+def package_names(line: str) -> list[str]:
+    """The package names in an apt command line (``sudo apt-get install -y vim git``)."""
+    return [
+        word for word in line.split()
+        if word not in COMMAND_WORDS and not word.startswith("-") and PACKAGE.match(word)
+    ]
+
+
+@rule(
+    "R2D311",
+    "apt-txt-invalid-line",
+    Severity.ERROR,
+    "an apt.txt line that is not a package name",
+    "apt.txt lists Ubuntu package names, one per line (comments with # are fine). "
+    "repo2docker pastes them into a single 'apt-get install' command, so a line with a "
+    "whole command ('apt-get install -y vim'), several words, or shell syntax either "
+    "fails repo2docker's check or makes apt-get look for packages called 'install' and "
+    "'-y', and the build fails. Write just the names, one per line.",
+    "apt.txt",
+)
+def apt_txt_invalid_line(context: CheckContext) -> Iterator[Finding]:
+    path = context.present("apt.txt")
+    if path is None or not context.used(path):
+        return
+    source = context.source(path)
+    if source is None or source.text is None:
+        return
+    for number, raw in enumerate(source.text.splitlines(), start=1):
+        line = raw.partition("#")[0].strip()
+        if number == 1:
+            line = line.lstrip("\ufeff")
+        if not line or PACKAGE.match(line):
+            continue
+        column = raw.find(line) + 1 if line in raw else 1
+        names = package_names(line)
+        if len(line.split()) > 1:
+            message = f"{line!r} is not a package name: one package per line"
+            fix = ("replace with: " + ", ".join(names)) if names else "delete this line"
+        else:
+            message = f"{line!r} is not a valid Ubuntu package name (lower-case letters, " \
+                "digits, '.', '+', '-')"
+            fix = f"use {line.lower()!r}" if PACKAGE.match(line.lower()) else "fix the name"
+        yield apt_txt_invalid_line.finding(path, number, column, message, fix=fix)

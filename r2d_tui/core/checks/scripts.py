@@ -1,0 +1,248 @@
+"""postBuild and start: the scripts repo2docker runs, and how they can silently misbehave.
+
+postBuild runs once during the build (``RUN ./postBuild``); start runs every time the
+container starts, wrapping the notebook server command (passed as ``"$@"``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from r2d_tui.core.checks import CheckContext, rule
+from r2d_tui.core.checks.migration import strip_shell_comment
+from r2d_tui.core.findings import Finding, Severity
+
+#: Shell syntax that bash accepts and /bin/sh (dash) rejects or reads differently.
+BASH_ONLY = (
+    (re.compile(r"\[\["), "[[ ... ]]"),
+    (re.compile(r"^\s*function\s+\w+"), "function name"),
+    (re.compile(r"(?:^|[;&|\s])source\s+\S"), "source"),
+    (re.compile(r"\(\("), "(( ... ))"),
+    (re.compile(r"^\s*\w+=\("), "arrays"),
+    (re.compile(r"\$\{\w+//"), "${var//…}"),
+    (re.compile(r"<<<"), "here-strings <<<"),
+    (re.compile(r"&>"), "&>"),
+    (re.compile(r"\bshopt\b"), "shopt"),
+    (re.compile(r"\bdeclare\s+-[aA]"), "declare -a"),
+    (re.compile(r"\{\d+\.\.\d+\}"), "{1..n}"),
+    (re.compile(r"\b(?:pushd|popd)\b"), "pushd/popd"),
+    (re.compile(r"\$'"), "$'…'"),
+)
+PYTHON_SYNTAX = re.compile(r"^\s*(?:import \w|from \w[\w.]* import |def \w+\(|print\()", re.M)
+SHELLS = re.compile(r"^#!\s*(?:/usr/bin/env\s+(?:-S\s+)?)?(?:/\S*/)?(?P<shell>\w+)")
+
+
+def _interpreter(text: str) -> str | None:
+    first = text.split("\n", 1)[0]
+    match = SHELLS.match(first)
+    return match.group("shell") if match else None
+
+
+def _script(context: CheckContext, name: str) -> str | None:
+    path = context.present(name)
+    if path is None or context.detection.buildpack in (None, "docker"):
+        return None
+    return path
+
+
+def _crlf_line(context: CheckContext, path: str) -> int | None:
+    source = context.source(path)
+    if source is None:
+        return None
+    for number, line in enumerate(source.raw_lines, start=1):
+        if line.endswith("\r"):
+            return number
+    return None
+
+
+def _crlf_rule(context: CheckContext, name: str, which: object) -> Iterator[Finding]:
+    path = _script(context, name)
+    if path is None:
+        return
+    line = _crlf_line(context, path)
+    if line is None:
+        return
+    when = "the build fails" if name == "postBuild" else "the container fails to start"
+    yield which.finding(  # type: ignore[attr-defined]
+        path, line, 1,
+        f"{name} has Windows (CRLF) line endings: the interpreter sees '\\r' "
+        f"('/bin/bash^M: bad interpreter' or '$'\\r': command not found') and {when}",
+        fix="convert to LF line endings",
+    )
+
+
+CRLF_EXPLANATION = (
+    "Scripts with Windows line endings (CRLF) fail on Linux: the kernel looks for an "
+    "interpreter called 'bash\\r' ('bad interpreter: No such file or directory') and every "
+    "command ends in a stray carriage return. Git on Windows often converts line endings; "
+    "add '* text=auto eol=lf' or 'postBuild text eol=lf' to .gitattributes."
+)
+
+
+@rule("R2D321", "postbuild-crlf", Severity.ERROR,
+      "postBuild has Windows (CRLF) line endings", CRLF_EXPLANATION, "scripts")
+def postbuild_crlf(context: CheckContext) -> Iterator[Finding]:
+    yield from _crlf_rule(context, "postBuild", postbuild_crlf)
+
+
+@rule("R2D322", "start-crlf", Severity.ERROR,
+      "start has Windows (CRLF) line endings", CRLF_EXPLANATION, "scripts")
+def start_crlf(context: CheckContext) -> Iterator[Finding]:
+    yield from _crlf_rule(context, "start", start_crlf)
+
+
+@rule(
+    "R2D323",
+    "postbuild-no-shebang",
+    Severity.WARNING,
+    "postBuild has no #! line, so /bin/sh runs it",
+    "repo2docker runs postBuild as './postBuild'. Without a first line such as "
+    "'#!/bin/bash' the kernel cannot tell how to run it and the shell falls back to "
+    "/bin/sh (dash on Ubuntu), which rejects bash syntax ([[ ]], source, arrays, "
+    "functions declared with 'function'…) and cannot run Python. Add '#!/bin/bash' (or "
+    "'#!/usr/bin/env python3' for a Python script).",
+    "scripts",
+)
+def postbuild_no_shebang(context: CheckContext) -> Iterator[Finding]:
+    path = _script(context, "postBuild")
+    if path is None:
+        return
+    text = (context.text(path) or "").lstrip("\ufeff")
+    if text.startswith("#!") or not text.strip():
+        return
+    if PYTHON_SYNTAX.search(text):
+        yield postbuild_no_shebang.finding(
+            path, 1, 1,
+            "postBuild has no #! line and looks like Python: /bin/sh will run it and fail",
+            severity=Severity.ERROR, fix="add '#!/usr/bin/env python3' as the first line",
+        )
+        return
+    for number, raw in enumerate(text.splitlines(), start=1):
+        code = strip_shell_comment(raw)
+        for pattern, what in BASH_ONLY:
+            match = pattern.search(code)
+            if match:
+                yield postbuild_no_shebang.finding(
+                    path, number, match.start() + 1,
+                    f"postBuild has no #! line, so /bin/sh runs it, and sh does not "
+                    f"understand {what}: the build fails",
+                    severity=Severity.ERROR, fix="add '#!/bin/bash' as the first line",
+                )
+                return
+    yield postbuild_no_shebang.finding(
+        path, 1, 1, "postBuild has no #! line, so /bin/sh runs it",
+        fix="add '#!/bin/bash' as the first line",
+    )
+
+
+@rule(
+    "R2D324",
+    "postbuild-not-executable",
+    Severity.INFO,
+    "postBuild is not executable",
+    "repo2docker runs 'chmod +x postBuild' before running it, so a build works either way. "
+    "But the file is not executable in your checkout, so running it yourself, or "
+    "'repo2docker --editable', does not. 'git update-index --chmod=+x postBuild' records "
+    "the bit in git.",
+    "scripts",
+)
+def postbuild_not_executable(context: CheckContext) -> Iterator[Finding]:
+    path = _script(context, "postBuild")
+    if path is None:
+        return
+    source = context.source(path)
+    if source is None or source.mode is None or source.mode & 0o111:
+        return
+    yield postbuild_not_executable.finding(
+        path, 1, 1,
+        "postBuild is not executable (repo2docker sets the bit when building; an editable "
+        "or manual run does not)",
+        fix="chmod +x postBuild (and git update-index --chmod=+x postBuild)",
+    )
+
+
+EXEC_ARGS = re.compile(r"^\s*exec\s+(?:\"\$(?:@|\{@\})\"|\$@|\$\{@\})")
+RUNS_ARGS = re.compile(r"\"\$(?:@|\{@\})\"|\$@")
+PYTHON_EXEC = re.compile(r"os\.exec\w*\(|subprocess\.\w+\(\s*sys\.argv")
+
+
+@rule(
+    "R2D325",
+    "start-no-exec",
+    Severity.ERROR,
+    "start does not hand over to the server command with exec \"$@\"",
+    "repo2docker runs start with the notebook server command as its arguments. The script "
+    "must end by running that command, normally with 'exec \"$@\"', so the server becomes "
+    "the container's main process. Without it the script returns, the container stops "
+    "and Binder reports that the server failed to start. Without 'exec' (just \"$@\") the "
+    "server runs as a child and does not receive stop signals.",
+    "scripts",
+)
+def start_no_exec(context: CheckContext) -> Iterator[Finding]:
+    path = _script(context, "start")
+    if path is None:
+        return
+    text = context.text(path)
+    if text is None:
+        return
+    lines = text.splitlines()
+    code_lines = [(n, strip_shell_comment(line)) for n, line in enumerate(lines, start=1)]
+    if _interpreter(text) in ("python", "python3") and PYTHON_EXEC.search(text):
+        return
+    if any(EXEC_ARGS.search(code) for _, code in code_lines):
+        return
+    if not any(code.strip() for n, code in code_lines if n > 1 or not code.startswith("#!")):
+        return  # an empty placeholder: nothing to check yet
+    runs = [n for n, code in code_lines if RUNS_ARGS.search(code)]
+    last = len(lines) or 1
+    if runs:
+        yield start_no_exec.finding(
+            path, runs[-1], 1,
+            "start runs \"$@\" without exec: the server becomes a child of the script and "
+            "does not get stop signals",
+            severity=Severity.WARNING, fix='use exec "$@"',
+        )
+        return
+    yield start_no_exec.finding(
+        path, last, 1,
+        "start never runs the server command: end it with exec \"$@\", or the container "
+        "stops right after start finishes",
+        fix='add exec "$@" as the last line',
+    )
+
+
+ERREXIT = re.compile(r"^\s*set\s+(?:-\w*e\w*|-o\s+errexit)|^\s*set\s+.*-o\s+errexit", re.M)
+
+
+@rule(
+    "R2D326",
+    "postbuild-errors-ignored",
+    Severity.INFO,
+    "postBuild does not stop on errors (no set -e)",
+    "A shell script carries on after a failing command, and its exit status is the last "
+    "command's. A postBuild whose 'pip install' or download fails in the middle therefore "
+    "'succeeds', and the image is silently incomplete. Start it with 'set -euo pipefail' "
+    "(bash) or 'set -e', or use '#!/bin/bash -e'.",
+    "scripts",
+)
+def postbuild_errors_ignored(context: CheckContext) -> Iterator[Finding]:
+    path = _script(context, "postBuild")
+    if path is None:
+        return
+    text = (context.text(path) or "").lstrip("\ufeff")
+    shell = _interpreter(text)
+    if shell not in (None, "sh", "bash", "dash", "zsh") or not text.strip():
+        return
+    first = text.split("\n", 1)[0]
+    if re.search(r"\s-\w*e", first) or ERREXIT.search(text):
+        return
+    commands = [line for line in text.splitlines()[1:] if strip_shell_comment(line).strip()]
+    if len(commands) < 2:
+        return  # one command: its failure fails the build anyway
+    yield postbuild_errors_ignored.finding(
+        path, 1, 1,
+        "postBuild does not stop on errors: a failing command in the middle does not fail "
+        "the build",
+        fix="add 'set -euo pipefail' after the #! line",
+    )
