@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from r2d_tui.core.detection import Detection, detect
@@ -25,6 +25,8 @@ class CheckContext:
 
     workspace: Workspace
     detection: Detection
+    cache: dict[str, object] = field(default_factory=dict)
+    """Results shared between rules of one run (for example the build-time call graph)."""
 
     def config_path(self, name: str) -> str:
         folder = self.detection.config_dir

@@ -1,157 +1,116 @@
-"""Migration checks: build-time code that relied on Docker's classic builder.
+"""Migration checks: code and configuration that relied on Docker's classic builder.
 
 Since 2025 repo2docker builds with BuildKit (``docker buildx build``). Code that runs
-*during the build* and assumed the classic builder now behaves differently. The best-known
-case: the classic builder ran each ``RUN`` in a real container, which had an empty
-``/.dockerenv`` file; BuildKit's build sandbox has none, so ``[ -f /.dockerenv ]`` in a
-postBuild is now false and the script silently takes its other branch.
+*during the build* and assumed the classic builder behaves differently now: the classic
+builder ran each ``RUN`` in a real container with an empty ``/.dockerenv`` file and
+``docker`` in ``/proc/1/cgroup`` (on cgroup v1 hosts); BuildKit's sandbox has neither, so
+"am I being built by Docker?" tests are now false and scripts silently take their other
+branch. Unused Dockerfile stages are skipped, ``VOLUME`` no longer discards changes,
+``WORKDIR`` is created by the current user, ``.dockerignore`` is matched differently, and
+options that only the old builder honoured now fail or do nothing.
 
-Only build-time code matters: postBuild and a Dockerfile's ``RUN`` instructions.
-``start`` runs when the container starts (where ``docker run`` still creates the file),
-so it is not a builder problem.
+Only build-time code matters for the probes (see :mod:`r2d_tui.core.buildtime`, which
+follows the calls from postBuild, install.R, setup.py and Dockerfile ``RUN`` lines through
+the repository); the same probes in code that runs only when the container starts are
+reported as ``runtime-container-detection`` (info).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
+from r2d_tui.core import dockerfile as dockerfile_model
+from r2d_tui.core.buildtime import (
+    Reached,
+    build_time_files,
+    dockerfile_instructions,
+    run_shell,
+)
 from r2d_tui.core.checks import CheckContext, rule
+from r2d_tui.core.codescan import (
+    Probe,
+    language_of,
+    probes_in,
+    realign,
+    shell_probes,
+    strip_shell_comment,
+)
 from r2d_tui.core.findings import Finding, Severity
 
-DOCKERENV = re.compile(r"/\.dockerenv\b")
-#: Commands whose arguments are only printed, so a mention there tests nothing.
-PRINTERS = frozenset({"echo", "printf", "print", "cat", "log", "info", "warn"})
-#: Commands that create the file: the opposite of relying on it.
-WRITERS = frozenset({"touch", "mkdir", "cp", "mv", "install", "ln"})
-SEPARATORS = re.compile(r"&&|\|\||[;|(){}`]|\$\(|\bthen\b|\bdo\b|\belse\b")
+__all__ = ["strip_shell_comment"]
+
+#: Folders never scanned for run-time code.
+SKIP_DIRS = frozenset({
+    ".git", "node_modules", "__pycache__", ".ipynb_checkpoints", ".venv", "venv", ".tox",
+    ".mypy_cache", ".pytest_cache", "site-packages", ".cache",
+})
+#: Run-time files larger than this are not scanned (data, not code).
+MAX_RUNTIME_FILE = 1024 * 1024
+NEEDLES = (b"/.dockerenv", b"/run/.containerenv", b"/proc/", b"is-docker",
+           b"is-inside-container", b"hostname", b"HOSTNAME")
 
 
 @dataclass(frozen=True)
-class CodeLine:
-    """A line of build-time code with comments removed and its 1-based line number."""
+class LocatedProbe:
+    probe: Probe
+    reached: Reached
 
-    number: int
-    text: str
+    @property
+    def chain_text(self) -> str:
+        chain = self.reached.chain
+        last = f"{self.reached.path}:{self.probe.line}"
+        return " → ".join((*chain[:-1], last))
 
 
-def strip_shell_comment(line: str) -> str:
-    """``line`` without a trailing ``# comment`` (a ``#`` that starts a word outside quotes)."""
-    quote: str | None = None
-    escaped = False
-    for index, char in enumerate(line):
-        if escaped:
-            escaped = False
+def _dockerfile_probes(text: str) -> list[Probe]:
+    probes: list[Probe] = []
+    for keyword, argument, line in dockerfile_instructions(text):
+        if keyword != "RUN":
             continue
-        if char == "\\" and quote != "'":
-            escaped = True
+        shell = run_shell(argument)
+        first = line if not argument.lstrip().startswith("[") else line
+        offset = len("RUN ")
+        for probe in shell_probes(shell, first_line=first, skip_shebang=False):
+            column = probe.column + (offset if probe.line == line else 0)
+            probes.append(Probe(probe.kind, probe.line, column, probe.text))
+        if re.search(r"Homebrew/install/\S*install\.sh", shell):
+            probes.append(Probe("homebrew", line, 1, shell.split("\n")[0].strip()))
+    return realign(probes, text)
+
+
+def build_time_probes(context: CheckContext) -> list[LocatedProbe]:
+    """Every probe in code that runs at build time (cached on the context)."""
+    cached = context.cache.get("build_time_probes")
+    if isinstance(cached, list):
+        return cached
+    located: list[LocatedProbe] = []
+    reached_files = build_time_files(context.workspace, context.detection)
+    for reached in reached_files:
+        text = reached.text_override or context.text(reached.path)
+        if text is None:
             continue
-        if quote:
-            if char == quote:
-                quote = None
-            continue
-        if char in "'\"":
-            quote = char
-        elif char == "#" and (index == 0 or line[index - 1] in " \t;&|("):
-            return line[:index]
-    return line
+        if reached.language == "dockerfile":
+            probes = _dockerfile_probes(text)
+        else:
+            probes = probes_in(reached.language, text)
+        for probe in probes:
+            if reached.lines is not None and probe.line not in reached.lines:
+                continue
+            located.append(LocatedProbe(probe, reached))
+    context.cache["build_time_probes"] = located
+    # files reached at build time (wholly or in part) are not run-time code
+    context.cache["build_time_paths"] = {r.path for r in reached_files}
+    return located
 
 
-def _command_word(segment: str) -> str:
-    words = segment.strip().split()
-    while words and ("=" in words[0] and not words[0].startswith(("=", "-"))):
-        words.pop(0)  # VAR=value prefixes
-    while words and words[0] in {"if", "!", "sudo", "exec", "then", "else", "elif", "do"}:
-        words.pop(0)
-    return words[0].rsplit("/", 1)[-1] if words else ""
-
-
-def dockerenv_tests(line: str) -> Iterator[int]:
-    """0-based columns where ``line`` (comments already removed) tests for ``/.dockerenv``.
-
-    Mentions that only print the path, or that create the file, are not tests.
-    """
-    for match in DOCKERENV.finditer(line):
-        start = match.start()
-        before = line[:start]
-        # the simple command this mention belongs to
-        cut = 0
-        last: re.Match[str] | None = None
-        for separator in SEPARATORS.finditer(before):
-            cut, last = separator.end(), separator
-        segment = before[cut:]
-        command = _command_word(segment)
-        if last is not None and last.group() == "(":
-            # a call such as print("/.dockerenv") or os.path.exists("/.dockerenv")
-            call = re.search(r"([A-Za-z_][\w.]*)\s*\($", before[: last.end()])
-            if call:
-                command = call.group(1).rsplit(".", 1)[-1]
-        if command in PRINTERS or command in WRITERS:
-            continue
-        if re.search(r">>?\s*[\"']?$", before):  # redirect into the file creates it
-            continue
-        yield start
-
-
-def shell_lines(text: str) -> Iterator[CodeLine]:
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if number == 1 and raw.startswith("#!"):
-            continue
-        code = strip_shell_comment(raw)
-        if code.strip():
-            yield CodeLine(number, code)
-
-
-def dockerfile_run_lines(text: str) -> Iterator[CodeLine]:
-    """The shell lines of every ``RUN`` instruction, with their line numbers.
-
-    Follows ``\\`` continuations and drops Dockerfile comment lines inside them, as the
-    Dockerfile parser does.
-    """
-    lines = text.splitlines()
-    index = 0
-    while index < len(lines):
-        raw = lines[index]
-        stripped = raw.lstrip()
-        index += 1
-        if not re.match(r"(?i)RUN\b", stripped):
-            continue
-        body = stripped[3:]
-        number = index
-        offset = len(raw) - len(stripped) + 3
-        while True:
-            continued = body.rstrip().endswith("\\")
-            code = strip_shell_comment(body.rstrip().removesuffix("\\") if continued else body)
-            if code.strip():
-                yield CodeLine(number, " " * offset + code)
-            if not continued or index >= len(lines):
-                break
-            # skip comment and empty lines inside a continued RUN, as Docker's parser does
-            while index < len(lines) and (
-                lines[index].lstrip().startswith("#") or not lines[index].strip()
-            ):
-                index += 1
-            if index >= len(lines):
-                break
-            body = lines[index]
-            number = index + 1
-            offset = 0
-            index += 1
-
-
-EXPLANATION = """\
-The classic Docker builder ran every build step in a real container, and Docker creates an
-empty /.dockerenv file in containers. Scripts used it to ask "am I being built by Docker
-(repo2docker, Binder)?". Since 2025, repo2docker builds with BuildKit (docker buildx build),
-whose build sandbox has no /.dockerenv. The test is now false during the build, so the
-script silently takes its other branch (scikit-learn's .binder/postBuild had to change for
-this). Containers started later still have the file under `docker run` but not on
-Kubernetes, so it is a poor signal at run time too.
-
-Fix: test something repo2docker sets on purpose. Every generated image has REPO_DIR set
-with ENV, so `if [ -n "${REPO_DIR:-}" ]; then ...` works in postBuild; or set your own
-variable (ENV MY_BUILD=1 in a Dockerfile) and test that."""
+def _fix_hint(context: CheckContext) -> str:
+    if context.detection.buildpack == "docker":
+        return "set an explicit ENV in the Dockerfile (e.g. ENV IN_IMAGE_BUILD=1) and test it"
+    return 'test for "$REPO_DIR" (repo2docker sets it in every image) instead'
 
 
 @rule(
@@ -159,43 +118,426 @@ variable (ENV MY_BUILD=1 in a Dockerfile) and test that."""
     "dockerenv-reliance",
     Severity.ERROR,
     "build-time code tests for /.dockerenv, which BuildKit does not create",
-    EXPLANATION,
+    """\
+The classic Docker builder ran every build step in a real container, and Docker creates an
+empty /.dockerenv file in containers. Scripts used it to ask "am I being built by Docker
+(repo2docker, Binder)?". Since 2025, repo2docker builds with BuildKit (docker buildx build),
+whose build sandbox has no /.dockerenv. The test is now false during the build, so the
+script silently takes its other branch (scikit-learn's .binder/postBuild had to change for
+this). The check follows what the build runs: postBuild and the scripts, Makefile targets,
+npm scripts, Python/R/Julia/Node files it calls, setup.py, install.R, and a Dockerfile's RUN
+lines and the scripts they run. Containers started later still have the file under
+`docker run` but not on Kubernetes, so it is a poor signal at run time too.
+
+Fix: test something repo2docker sets on purpose. Every generated image has REPO_DIR set
+with ENV, so `if [ -n "${REPO_DIR:-}" ]; then ...` works in postBuild; in your own
+Dockerfile set a variable (ENV IN_IMAGE_BUILD=1) and test that.""",
     "migration",
 )
 def dockerenv_reliance(context: CheckContext) -> Iterator[Finding]:
-    detection = context.detection
-    fix = 'test for "$REPO_DIR" (set by repo2docker in every image) instead of /.dockerenv'
-    if detection.buildpack == "docker":
-        path = detection.deciding_files[0] if detection.deciding_files else "Dockerfile"
-        text = context.text(path)
+    for item in build_time_probes(context):
+        if item.probe.kind != "dockerenv":
+            continue
+        where = "RUN" if item.reached.language == "dockerfile" else "build-time code"
+        yield dockerenv_reliance.finding(
+            item.reached.path,
+            item.probe.line,
+            item.probe.column,
+            f"{where} tests for /.dockerenv ({item.chain_text}): BuildKit builds have no "
+            "/.dockerenv, so this test is now false and the build takes the other branch",
+            chain=(*item.reached.chain[:-1], f"{item.reached.path}:{item.probe.line}"),
+            fix=_fix_hint(context),
+        )
+
+
+DETECTION_TEXT = {
+    "cgroup": (
+        "reads /proc/*/cgroup looking for docker: BuildKit's sandbox (and any cgroup v2 "
+        "host) shows no 'docker' there, so this is now false",
+        Severity.ERROR,
+    ),
+    "containerenv": (
+        "tests for /run/.containerenv (podman's marker), which no Docker build has",
+        Severity.WARNING,
+    ),
+    "is-docker": (
+        "uses the npm is-docker / is-inside-container check, which looks for /.dockerenv "
+        "and docker cgroups: false during a BuildKit build",
+        Severity.ERROR,
+    ),
+    "hostname": (
+        "compares the host name: BuildKit build steps run as 'buildkitsandbox', the classic "
+        "builder used the container id",
+        Severity.WARNING,
+    ),
+    "homebrew": (
+        "runs Homebrew's installer as root: it refuses root unless it detects a container, "
+        "and BuildKit's build sandbox is not detected as one",
+        Severity.ERROR,
+    ),
+}
+
+
+@rule(
+    "R2D402",
+    "container-detection-reliance",
+    Severity.ERROR,
+    "build-time code detects a container in a way BuildKit no longer satisfies",
+    "Besides /.dockerenv, build scripts detect Docker by grepping 'docker' in "
+    "/proc/1/cgroup or /proc/self/cgroup (empty under BuildKit and on cgroup v2 hosts), by "
+    "/run/.containerenv (podman only), with the npm packages is-docker or "
+    "is-inside-container (which check exactly those files), or by the host name (BuildKit "
+    "steps run as 'buildkitsandbox'). Installers that refuse root outside a detected "
+    "container, like Homebrew's install.sh, now abort when a Dockerfile runs them as root. "
+    "Test an explicit variable instead (REPO_DIR in repo2docker images, your own ENV in a "
+    "Dockerfile), and run installers as a normal user.",
+    "migration",
+)
+def container_detection_reliance(context: CheckContext) -> Iterator[Finding]:
+    for item in build_time_probes(context):
+        kind = item.probe.kind
+        if kind == "dockerenv":
+            continue
+        if kind == "homebrew" and not _runs_as_root(context, item):
+            continue
+        text, severity = DETECTION_TEXT.get(kind, ("detects a container", Severity.WARNING))
+        yield container_detection_reliance.finding(
+            item.reached.path,
+            item.probe.line,
+            item.probe.column,
+            f"build-time code ({item.chain_text}) {text}",
+            severity=severity,
+            chain=(*item.reached.chain[:-1], f"{item.reached.path}:{item.probe.line}"),
+            fix=_fix_hint(context) if kind != "homebrew" else
+            "install Homebrew as a non-root USER (or use apt/conda packages)",
+        )
+
+
+def _runs_as_root(context: CheckContext, item: LocatedProbe) -> bool:
+    text = context.text(item.reached.path) or ""
+    root = True
+    for keyword, argument, line in dockerfile_instructions(text):
+        if line > item.probe.line:
+            break
+        if keyword == "FROM":
+            root = True
+        elif keyword == "USER":
+            root = dockerfile_model.is_root_user(argument)
+    return root
+
+
+def iter_code_files(root: str) -> Iterator[str]:
+    """Repository-relative paths of files that may hold code, skipping tool folders."""
+    stack = [""]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(os.path.join(root, folder) if folder else root))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = f"{folder}/{entry.name}" if folder else entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in SKIP_DIRS:
+                        stack.append(rel)
+                elif entry.is_file(follow_symlinks=False):
+                    yield rel
+            except OSError:
+                continue
+
+
+@rule(
+    "R2D403",
+    "runtime-container-detection",
+    Severity.INFO,
+    "container detection in code that runs only at run time",
+    "The same tests (/.dockerenv, docker in /proc/1/cgroup, is-docker…) in code that runs "
+    "only when the container starts (start, notebooks, modules they import) are not "
+    "affected by the builder. But they are fragile: on Binder, containers run on "
+    "Kubernetes, where /.dockerenv does not exist and cgroups do not say docker. Prefer an "
+    "explicit variable (REPO_DIR, or your own in start).",
+    "migration",
+)
+def runtime_container_detection(context: CheckContext) -> Iterator[Finding]:
+    build_time_probes(context)
+    cached_paths = context.cache.get("build_time_paths")
+    build_paths = cached_paths if isinstance(cached_paths, set) else set()
+    root = str(context.workspace.root)
+    for rel in iter_code_files(root):
+        if rel in build_paths:
+            continue
+        language = language_of(rel)
+        name = PurePosixPath(rel).name
+        if language in (None, "dockerfile", "package.json") and name != "start":
+            continue
+        if context.detection.buildpack == "docker" and rel in context.detection.deciding_files:
+            continue
+        try:
+            if os.path.getsize(os.path.join(root, rel)) > MAX_RUNTIME_FILE:
+                continue
+            with open(os.path.join(root, rel), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        if not any(needle in data for needle in NEEDLES):
+            continue
+        text = context.text(rel)
         if text is None:
-            return
-        for code in dockerfile_run_lines(text):
-            for column in dockerenv_tests(code.text):
-                yield dockerenv_reliance.finding(
-                    path,
-                    code.number,
-                    column + 1,
-                    "RUN tests for /.dockerenv: BuildKit builds have no /.dockerenv, so this "
-                    "test is false during the build",
-                    chain=(f"{path}:{code.number}",),
-                    fix="set an explicit ENV (e.g. ENV IN_DOCKER_BUILD=1) and test that",
-                )
-        return
-    if detection.buildpack is None:
-        return
-    path = context.config_path("postBuild")
-    text = context.text(path)
-    if text is None:
-        return
-    for code in shell_lines(text):
-        for column in dockerenv_tests(code.text):
-            yield dockerenv_reliance.finding(
-                path,
-                code.number,
-                column + 1,
-                "postBuild tests for /.dockerenv: repo2docker now builds with BuildKit, which "
-                "does not create it, so this test is false during the build",
-                chain=(f"{path}:{code.number}",),
-                fix=fix,
+            continue
+        language = language or language_of(rel, text) or "sh"
+        for probe in probes_in(language, text):
+            if probe.kind == "homebrew":
+                continue
+            yield runtime_container_detection.finding(
+                rel, probe.line, probe.column,
+                f"container detection ({probe.kind}) in code that runs only when the "
+                "container starts: not a builder problem, but unreliable on Kubernetes "
+                "(mybinder.org)",
+                fix="test an explicit environment variable instead",
             )
+
+
+@rule(
+    "R2D404",
+    "unused-stage-skipped",
+    Severity.WARNING,
+    "a Dockerfile stage with RUN steps the final stage does not need: BuildKit skips it",
+    "The classic builder ran every stage of a multi-stage Dockerfile, top to bottom. "
+    "BuildKit builds only the stages the final stage (or --target) depends on through "
+    "FROM <stage>, COPY --from=<stage> or RUN --mount=from=<stage>. A stage that only ran "
+    "tests or checks, downloaded something, or had side effects is now silently skipped, "
+    "so it no longer gates the build. Make the final stage depend on it (e.g. COPY "
+    "--from=test /ok /tmp/ok) or delete it.",
+    "migration",
+)
+def unused_stage_skipped(context: CheckContext) -> Iterator[Finding]:
+    path = _user_dockerfile(context)
+    if path is None:
+        return
+    stages = dockerfile_model.parse(context.text(path) or "")
+    needed = dockerfile_model.needed_stages(stages)
+    for stage in stages:
+        if stage.index in needed or not stage.runs:
+            continue
+        label = f"'{stage.name}'" if stage.name else f"#{stage.index}"
+        yield unused_stage_skipped.finding(
+            path, stage.line, 1,
+            f"stage {label} has {len(stage.runs)} RUN step(s) but the final stage does not "
+            "use it: BuildKit skips the whole stage (the classic builder ran it)",
+            fix=f"COPY --from={stage.name or stage.index} something into the final stage, "
+            "or remove the stage",
+        )
+
+
+def _user_dockerfile(context: CheckContext) -> str | None:
+    detection = context.detection
+    if detection.buildpack != "docker" or not detection.deciding_files:
+        return None
+    return detection.deciding_files[0]
+
+
+WRITE_COMMANDS = re.compile(
+    r"\b(?:mkdir|touch|cp|mv|rm|chown|chmod|ln|tee|install|git\s+clone|wget|curl|tar|unzip|"
+    r"sed\s+-i|pip3?\s+install|conda\s+(?:create|install)|mamba\s+(?:create|install)|"
+    r"npm\s+install|echo|printf|cat)\b"
+)
+
+
+@rule(
+    "R2D405",
+    "volume-then-modify",
+    Severity.WARNING,
+    "a RUN step writes under a path declared VOLUME earlier",
+    "With the classic builder, a path declared with VOLUME got a fresh volume in every "
+    "later build step, so changes RUN made below it were thrown away (COPY was kept). "
+    "BuildKit treats VOLUME as image metadata only and keeps those changes, so the same "
+    "Dockerfile now produces a different (often larger) image, and files you expected to "
+    "be empty are not. Move the VOLUME instruction after the steps that fill the path.",
+    "migration",
+)
+def volume_then_modify(context: CheckContext) -> Iterator[Finding]:
+    path = _user_dockerfile(context)
+    if path is None:
+        return
+    for stage in dockerfile_model.parse(context.text(path) or ""):
+        volumes: list[tuple[str, int]] = []
+        for instruction in stage.instructions:
+            if instruction.keyword == "VOLUME":
+                volumes.extend((v, instruction.line)
+                               for v in dockerfile_model.volume_paths(instruction.argument))
+            elif instruction.keyword == "RUN" and volumes:
+                shell = run_shell(instruction.argument)
+                if not WRITE_COMMANDS.search(shell):
+                    continue
+                for volume, declared in volumes:
+                    if re.search(rf"(?<![\w./-]){re.escape(volume)}(?:/|\b|$)", shell):
+                        yield volume_then_modify.finding(
+                            path, instruction.line, 1,
+                            f"RUN writes under {volume}, declared VOLUME on line {declared}: "
+                            "the classic builder discarded these changes, BuildKit keeps them",
+                            fix=f"move 'VOLUME {volume}' after this step",
+                        )
+                        break
+
+
+KNOWN_DIRS = re.compile(r"^(?:/tmp|/home(?:/[^/]+)?|/root|/srv|/opt|/usr(?:/.*)?|/var(?:/.*)?|"
+                        r"/etc(?:/.*)?|\$\{?HOME\}?|\$\{?REPO_DIR\}?|~)/?$")
+
+
+@rule(
+    "R2D406",
+    "workdir-owner-changed",
+    Severity.WARNING,
+    "WORKDIR creates a directory after a non-root USER; later steps depend on its owner",
+    "When WORKDIR names a directory that does not exist yet, BuildKit creates it owned by "
+    "the current USER; the classic builder created it owned by root. A Dockerfile that "
+    "switches to a non-root USER, then uses WORKDIR to create a directory and writes "
+    "into it, works only with BuildKit (and fails with the classic builder, podman or "
+    "kaniko); one that relied on root ownership now gets a user-owned directory. Create "
+    "the directory explicitly (RUN mkdir -p … && chown …) before switching user.",
+    "migration",
+)
+def workdir_owner_changed(context: CheckContext) -> Iterator[Finding]:
+    path = _user_dockerfile(context)
+    if path is None:
+        return
+    for stage in dockerfile_model.parse(context.text(path) or ""):
+        root_user = True
+        user = "root"
+        created: list[str] = []
+        pending: tuple[int, str] | None = None
+        for instruction in stage.instructions:
+            keyword, argument = instruction.keyword, instruction.argument.strip()
+            if keyword == "USER":
+                root_user = dockerfile_model.is_root_user(argument)
+                user = argument
+                pending = None
+            elif keyword in ("COPY", "ADD"):
+                words = [w for w in argument.split() if not w.startswith("--")]
+                if words:
+                    created.append(words[-1].rstrip("/"))
+            elif keyword == "RUN":
+                shell = run_shell(argument)
+                created.extend(m.group(1).rstrip("/") for m in
+                               re.finditer(r"mkdir\s+(?:-\w+\s+)*(\S+)", shell))
+                if pending is not None and not root_user:
+                    line, directory = pending
+                    yield workdir_owner_changed.finding(
+                        path, line, 1,
+                        f"WORKDIR {directory} is created as user {user} by BuildKit (root by "
+                        "the classic builder) and the RUN steps after it depend on that owner",
+                        fix=f"RUN mkdir -p {directory} && chown {user} {directory} before "
+                        f"USER {user}",
+                    )
+                    pending = None
+            elif keyword == "WORKDIR":
+                directory = argument.strip("'\"").rstrip("/") or "/"
+                exists = KNOWN_DIRS.match(directory) or any(
+                    c == directory or c.startswith(directory + "/") for c in created
+                )
+                pending = None
+                if not root_user and not exists and directory.startswith(("/", "$")):
+                    pending = (instruction.line, directory)
+                created.append(directory)
+
+
+@rule(
+    "R2D407",
+    "dockerignore-semantics",
+    Severity.WARNING,
+    ".dockerignore patterns whose meaning differs between the builders",
+    "BuildKit reads <Dockerfile>.dockerignore (for example Dockerfile.dockerignore) before "
+    "the root .dockerignore; the classic builder only knew .dockerignore. Exception "
+    "patterns ('!keep/this') are matched differently by the two (BuildKit applies the "
+    "last matching pattern and can re-include files inside excluded folders; the "
+    "docker-py matcher repo2docker uses for generated Dockerfiles does not always), so the "
+    "set of files sent to the build can change. Check what gets in with "
+    "'r2d-tui build' and prefer plain exclusions.",
+    "migration",
+)
+def dockerignore_semantics(context: CheckContext) -> Iterator[Finding]:
+    root = context.workspace.root
+    folders = ["", *(f for f in ("binder", ".binder") if (root / f).is_dir())]
+    for folder in folders:
+        base = root / folder if folder else root
+        try:
+            names = sorted(os.listdir(base))
+        except OSError:
+            continue
+        for name in names:
+            rel = f"{folder}/{name}" if folder else name
+            if name.endswith(".dockerignore") and name != ".dockerignore":
+                yield dockerignore_semantics.finding(
+                    rel, 1, 1,
+                    f"{rel} is a Dockerfile-specific ignore file: BuildKit uses it instead of "
+                    ".dockerignore, the classic builder ignored it",
+                    fix="make sure it and .dockerignore agree, or keep only one",
+                )
+            if name in (".dockerignore", ".containerignore") or name.endswith(".dockerignore"):
+                text = context.text(rel) or ""
+                for number, line in enumerate(text.splitlines(), start=1):
+                    if line.strip().startswith("!"):
+                        yield dockerignore_semantics.finding(
+                            rel, number, 1,
+                            f"exception pattern {line.strip()!r}: BuildKit and the classic "
+                            "matcher re-include files differently",
+                            fix="replace the exception with explicit exclusions",
+                        )
+
+
+LEGACY_OPTIONS = (
+    (re.compile(r"--build-memory-limit\b|\bbuild_memory_limit\b"), Severity.ERROR,
+     "sets a build memory limit: repo2docker ≥ 2025.08 exits with an error ('no longer "
+     "supported'); limits belong to the buildx builder now"),
+    (re.compile(r"\bDOCKER_BUILDKIT[\"']?\s*[:=]\s*[\"']?0\b"), Severity.WARNING,
+     "turns BuildKit off with DOCKER_BUILDKIT=0: repo2docker always builds with buildx, so "
+     "this has no effect (and the classic builder is deprecated)"),
+    (re.compile(r"(?:docker\s+(?:image\s+)?build|buildx\s+build)\b[^\n]*\s--squash\b"),
+     Severity.WARNING, "uses --squash, which BuildKit does not implement"),
+)
+CONFIG_SUFFIXES = (".py", ".yml", ".yaml", ".toml", ".cfg", ".ini", ".json", ".sh", ".mk")
+CONFIG_NAMES = frozenset({"Makefile", "postBuild", "start", "Dockerfile", ".env"})
+
+
+@rule(
+    "R2D408",
+    "legacy-builder-option",
+    Severity.WARNING,
+    "configuration that only the classic builder honoured",
+    "repo2docker ≥ 2025.08 builds with 'docker buildx build'. --build-memory-limit (and "
+    "Repo2Docker.build_memory_limit in a repo2docker or BinderHub config) now makes "
+    "repo2docker exit with an error: memory limits are set on the buildx builder instead "
+    "('docker buildx create --driver docker-container --driver-opt memory=…'). "
+    "DOCKER_BUILDKIT=0 no longer selects the classic builder for repo2docker, and "
+    "'--squash' is not implemented by BuildKit.",
+    "migration",
+)
+def legacy_builder_option(context: CheckContext) -> Iterator[Finding]:
+    root = str(context.workspace.root)
+    for rel in iter_code_files(root):
+        name = PurePosixPath(rel).name
+        if not (name.endswith(CONFIG_SUFFIXES) or name in CONFIG_NAMES):
+            continue
+        try:
+            if os.path.getsize(os.path.join(root, rel)) > MAX_RUNTIME_FILE:
+                continue
+            with open(os.path.join(root, rel), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        if not (b"memory" in data or b"BUILDKIT" in data or b"squash" in data):
+            continue
+        text = context.text(rel) or ""
+        for number, raw in enumerate(text.splitlines(), start=1):
+            code = raw if name.endswith(".json") else strip_shell_comment(raw)
+            if re.match(r"\s*(?:echo|printf|print)\b", code):
+                continue
+            for pattern, severity, message in LEGACY_OPTIONS:
+                match = pattern.search(code)
+                if match:
+                    yield legacy_builder_option.finding(
+                        rel, number, match.start() + 1, f"{rel} {message}", severity=severity,
+                        fix="remove it (set limits on the buildx builder instead)"
+                        if severity is Severity.ERROR else "remove it",
+                    )

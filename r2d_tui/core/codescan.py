@@ -1,0 +1,528 @@
+"""Find "am I in a container?" probes in code, per language, without running anything.
+
+A *probe* is code that tests for a container marker: the ``/.dockerenv`` file, the
+``docker`` word in ``/proc/1/cgroup``, ``/run/.containerenv``, the npm ``is-docker``
+package, or the host name. The classic Docker builder made several of them true during a
+build; BuildKit makes them false. Whether a probe matters (build time) or not (run time)
+is decided by the caller; this module only finds them, precisely enough to stay quiet on
+comments, on strings that are only printed, and on code that *creates* the marker.
+
+Each language gets its own comment handling; Python is parsed with :mod:`ast`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+#: Markers whose mere test is a probe, and the kind of probe each one is.
+MARKERS: dict[str, str] = {
+    "/.dockerenv": "dockerenv",
+    "/run/.containerenv": "containerenv",
+}
+CGROUP_PATHS = ("/proc/1/cgroup", "/proc/self/cgroup", "/proc/1/sched", "/proc/self/mountinfo")
+MARKER_RE = re.compile(r"/\.dockerenv\b|/run/\.containerenv\b")
+CGROUP_RE = re.compile(r"/proc/(?:1|self)/(?:cgroup|sched|mountinfo)\b")
+
+#: Functions and commands whose string arguments are only shown to a person.
+PRINTERS = frozenset({
+    "echo", "printf", "print", "println", "cat", "message", "warning", "warn", "info",
+    "debug", "error", "log", "puts", "writeLines", "writeln", "@info", "@warn", "@debug",
+    "@error", "console.log", "console.error", "console.warn", "console.info", "stop",
+    "Write-Host", "logger", "logging",
+})
+#: Functions and commands that create the marker (the opposite of relying on it).
+WRITERS = frozenset({
+    "touch", "mkdir", "cp", "mv", "install", "ln", "file.create", "writeFileSync",
+    "writeFile", "write_text", "write_bytes", "Path.touch",
+})
+SHELL_SEPARATORS = re.compile(r"&&|\|\||[;|(){}`]|\$\(|\bthen\b|\bdo\b|\belse\b")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One container-detection test found in code."""
+
+    kind: str
+    """``dockerenv``, ``containerenv``, ``cgroup``, ``is-docker``, ``hostname`` or
+    ``homebrew-root``."""
+    line: int
+    """1-based line."""
+    column: int
+    """1-based column."""
+    text: str
+    """The code of that line, stripped."""
+
+
+# --- comments ---------------------------------------------------------------------------------
+
+
+def strip_shell_comment(line: str) -> str:
+    """``line`` without a trailing ``# comment`` (a ``#`` that starts a word outside quotes)."""
+    quote: str | None = None
+    escaped = False
+    for index, char in enumerate(line):
+        if escaped:
+            escaped = False
+            continue
+        if char == "\\" and quote != "'":
+            escaped = True
+            continue
+        if quote:
+            if char == quote:
+                quote = None
+            continue
+        if char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1] in " \t;&|("):
+            return line[:index]
+    return line
+
+
+def _blank_hash_comments(text: str, block: tuple[str, str] | None = None) -> str:
+    """Blank out ``#`` comments (and ``block`` comments) outside string literals, keeping
+    line and column positions (R, Julia, Python fallback)."""
+    return _blank_comments(text, line_starts=("#",), block=block)
+
+
+def _blank_comments(
+    text: str, *, line_starts: tuple[str, ...], block: tuple[str, str] | None
+) -> str:
+    out: list[str] = []
+    index = 0
+    quote: str | None = None
+    length = len(text)
+    while index < length:
+        char = text[index]
+        if quote:
+            out.append(char)
+            if char == "\\" and index + 1 < length:
+                out.append(text[index + 1])
+                index += 2
+                continue
+            if char == quote:
+                quote = None
+            index += 1
+            continue
+        if block and text.startswith(block[0], index):
+            end = text.find(block[1], index + len(block[0]))
+            end = length if end < 0 else end + len(block[1])
+            out.append("".join(c if c == "\n" else " " for c in text[index:end]))
+            index = end
+            continue
+        if any(text.startswith(start, index) for start in line_starts):
+            end = text.find("\n", index)
+            end = length if end < 0 else end
+            out.append(" " * (end - index))
+            index = end
+            continue
+        if char in "'\"`":
+            quote = char
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+# --- shell ------------------------------------------------------------------------------------
+
+
+def _command_word(segment: str) -> str:
+    words = segment.strip().split()
+    while words and ("=" in words[0] and not words[0].startswith(("=", "-"))):
+        words.pop(0)
+    while words and words[0] in {"if", "!", "sudo", "exec", "then", "else", "elif", "do", "while"}:
+        words.pop(0)
+    return words[0].rsplit("/", 1)[-1] if words else ""
+
+
+def _shell_context(before: str) -> str:
+    """The command word of the simple command that ``before`` ends inside."""
+    cut = 0
+    last: re.Match[str] | None = None
+    for separator in SHELL_SEPARATORS.finditer(before):
+        cut, last = separator.end(), separator
+    command = _command_word(before[cut:])
+    if last is not None and last.group() == "(":
+        call = re.search(r"([A-Za-z_][\w.]*)\s*\($", before[: last.end()])
+        if call:
+            command = call.group(1).rsplit(".", 1)[-1]
+    return command
+
+
+def shell_line_probes(code: str) -> Iterator[tuple[str, int]]:
+    """``(kind, 0-based column)`` of probes in one comment-free shell line."""
+    for match in MARKER_RE.finditer(code):
+        before = code[: match.start()]
+        command = _shell_context(before)
+        if command in PRINTERS or command in WRITERS:
+            continue
+        if re.search(r">>?\s*[\"']?$", before):
+            continue  # redirecting into the file creates it
+        yield MARKERS[match.group()], match.start()
+    for match in CGROUP_RE.finditer(code):
+        command = _shell_context(code[: match.start()])
+        if command in PRINTERS:
+            continue
+        if re.search(r"docker|kubepods|containerd|lxc", code):
+            yield "cgroup", match.start()
+    host = re.search(r"\$\(\s*hostname\s*\)|`hostname`|\$\{?HOSTNAME\}?", code)
+    compares = re.search(r"(?:\s|\]|\[)(?:==?|!=|=~)\s|\bcase\b|\bgrep\b|-eq\b", code)
+    if host and compares and _shell_context(code[: host.start()]) not in PRINTERS:
+        yield "hostname", host.start()
+    is_docker = re.search(r"(?:^|[\s;&|(])(?:npx\s+)?(is-docker|is-inside-container)\b", code)
+    if is_docker:
+        yield "is-docker", is_docker.start(1)
+
+
+def shell_probes(text: str, *, first_line: int = 1, skip_shebang: bool = True) -> list[Probe]:
+    probes: list[Probe] = []
+    for offset, raw in enumerate(text.splitlines()):
+        if offset == 0 and skip_shebang and raw.startswith("#!"):
+            continue
+        code = strip_shell_comment(raw)
+        for kind, column in shell_line_probes(code):
+            probes.append(Probe(kind, first_line + offset, column + 1, raw.strip()))
+    return probes
+
+
+# --- python -----------------------------------------------------------------------------------
+
+
+def _call_name(node: ast.AST) -> str:
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _call_name(node.value)
+        return f"{base}.{node.attr}" if base else node.attr
+    return ""
+
+
+class _PythonVisitor(ast.NodeVisitor):
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.stack: list[ast.AST] = []
+        self.probes: list[Probe] = []
+
+    def visit(self, node: ast.AST) -> None:
+        self.stack.append(node)
+        super().visit(node)
+        self.stack.pop()
+
+    def _add(self, kind: str, node: ast.AST) -> None:
+        line = getattr(node, "lineno", 1)
+        column = getattr(node, "col_offset", 0) + 1
+        text = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
+        self.probes.append(Probe(kind, line, column, text))
+
+    def _suppressed(self) -> bool:
+        """Inside a print/log call, a docstring, or a call that writes the file?"""
+        parents = self.stack[:-1]
+        if len(parents) >= 1 and isinstance(parents[-1], ast.Expr):
+            return True  # a bare string statement (docstring)
+        for parent in reversed(parents):
+            if isinstance(parent, ast.Call):
+                name = _call_name(parent)
+                last = name.rsplit(".", 1)[-1]
+                if last in PRINTERS or name.startswith(("logging.", "logger.", "log.")):
+                    return True
+                if last in ("touch", "write_text", "write_bytes", "mkdir"):
+                    return True
+                if last == "open" and _writes(parent):
+                    return True
+            if isinstance(parent, ast.JoinedStr):
+                continue
+        # Path("/.dockerenv").touch(): the Call is the parent of the Attribute
+        if len(parents) >= 2 and isinstance(parents[-1], ast.Call):
+            outer = parents[-2]
+            if isinstance(outer, ast.Attribute) and outer.attr in ("touch", "write_text"):
+                return True
+        return False
+
+    def visit_Constant(self, node: ast.Constant) -> None:  # noqa: N802 - ast API
+        if isinstance(node.value, str):
+            value = node.value
+            for marker, kind in MARKERS.items():
+                if marker in value and not self._suppressed():
+                    self._add(kind, node)
+            if CGROUP_RE.search(value) and not self._suppressed():
+                statement = self._statement_text(node)
+                if re.search(r"docker|kubepods|containerd|lxc", statement):
+                    self._add("cgroup", node)
+            if value in ("is-docker", "is_docker") and not self._suppressed():
+                self._add("is-docker", node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:  # noqa: N802 - ast API
+        names = {_call_name(n) for n in ast.walk(node) if isinstance(n, ast.Call)}
+        attrs = {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+        if names & {"socket.gethostname", "gethostname", "platform.node", "os.uname"} or (
+            "nodename" in attrs
+        ):
+            self._add("hostname", node)
+        self.generic_visit(node)
+
+    def _statement_text(self, node: ast.AST) -> str:
+        for parent in reversed(self.stack):
+            if isinstance(parent, ast.stmt):
+                start = getattr(parent, "lineno", 1)
+                end = getattr(parent, "end_lineno", start) or start
+                return "\n".join(self.lines[start - 1 : end])
+        return ""
+
+
+def _writes(call: ast.Call) -> bool:
+    mode: ast.AST | None = call.args[1] if len(call.args) > 1 else None
+    for keyword in call.keywords:
+        if keyword.arg == "mode":
+            mode = keyword.value
+    return isinstance(mode, ast.Constant) and isinstance(mode.value, str) and bool(
+        set(mode.value) & set("wax+")
+    )
+
+
+def python_probes(text: str) -> list[Probe]:
+    """Probes in Python source (falls back to a line scan when the code does not parse,
+    e.g. Python 2)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return _generic_probes(_blank_hash_comments(text), text)
+    visitor = _PythonVisitor(text.splitlines())
+    visitor.visit(tree)
+    return visitor.probes
+
+
+# --- R, Julia, JavaScript, generic --------------------------------------------------------------
+
+
+def _enclosing_call(code: str, index: int) -> str:
+    """The name of the innermost call whose parenthesis is open at ``index``."""
+    depth = 0
+    for position in range(index - 1, -1, -1):
+        char = code[position]
+        if char == ")":
+            depth += 1
+        elif char == "(":
+            if depth == 0:
+                match = re.search(r"(@?[A-Za-z_][\w.]*)\s*$", code[:position])
+                return match.group(1) if match else ""
+            depth -= 1
+        elif char == "\n" and depth == 0 and position < index - 400:
+            break
+    return ""
+
+
+def _generic_probes(code: str, original: str) -> list[Probe]:
+    """Marker mentions outside printing/writing calls, in comment-blanked ``code``."""
+    probes: list[Probe] = []
+    original_lines = original.splitlines()
+    starts = [0]
+    for code_line in code.split("\n"):
+        starts.append(starts[-1] + len(code_line) + 1)
+
+    def position(index: int) -> tuple[int, int]:
+        line = max(i for i, s in enumerate(starts) if s <= index)
+        return line + 1, index - starts[line] + 1
+
+    for match in MARKER_RE.finditer(code):
+        call = _enclosing_call(code, match.start())
+        last = call.rsplit(".", 1)[-1]
+        if call in PRINTERS or last in PRINTERS or call in WRITERS or last in WRITERS:
+            continue
+        statement_end = code.find("\n", match.end())
+        end = statement_end if statement_end > 0 else len(code)
+        statement = code[max(0, match.start() - 200) : end]
+        if last in ("open", "openSync", "open!") and re.search(r"[\"'][wa]\+?[\"']", statement):
+            continue
+        line, column = position(match.start())
+        text = original_lines[line - 1].strip() if line <= len(original_lines) else ""
+        probes.append(Probe(MARKERS[match.group()], line, column, text))
+    for match in CGROUP_RE.finditer(code):
+        line, column = position(match.start())
+        text = original_lines[line - 1] if line <= len(original_lines) else ""
+        if re.search(r"docker|kubepods|containerd", text):
+            call = _enclosing_call(code, match.start())
+            if call.rsplit(".", 1)[-1] not in PRINTERS:
+                probes.append(Probe("cgroup", line, column, text.strip()))
+    return probes
+
+
+def r_probes(text: str) -> list[Probe]:
+    return _generic_probes(_blank_hash_comments(text), text)
+
+
+def julia_probes(text: str) -> list[Probe]:
+    return _generic_probes(_blank_hash_comments(text, block=("#=", "=#")), text)
+
+
+def js_probes(text: str) -> list[Probe]:
+    code = _blank_comments(text, line_starts=("//",), block=("/*", "*/"))
+    probes = _generic_probes(code, text)
+    lines = text.splitlines()
+    for match in re.finditer(
+        r"""(?:require\s*\(\s*|from\s+|import\s*\(\s*)['"](is-docker|is-inside-container)['"]""",
+        code,
+    ):
+        line = code.count("\n", 0, match.start()) + 1
+        column = match.start() - (code.rfind("\n", 0, match.start()) + 1) + 1
+        probes.append(Probe("is-docker", line, column, lines[line - 1].strip()))
+    return probes
+
+
+def makefile_probes(text: str) -> list[Probe]:
+    """``$(wildcard /.dockerenv)`` anywhere, and shell probes in recipe lines."""
+    probes: list[Probe] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw.startswith("\t"):
+            code = strip_shell_comment(raw.lstrip("\t@-+ "))
+            offset = len(raw) - len(raw.lstrip("\t@-+ "))
+            for kind, column in shell_line_probes(code.replace("$$", "$")):
+                probes.append(Probe(kind, number, column + offset + 1, raw.strip()))
+            continue
+        code = raw.split("#", 1)[0]
+        for match in MARKER_RE.finditer(code):
+            if "$(info" in code[: match.start()] or "$(warning" in code[: match.start()]:
+                continue
+            probes.append(Probe(MARKERS[match.group()], number, match.start() + 1, raw.strip()))
+        shell = re.search(r"\$\(shell\s+(.*)\)", code)
+        if shell:
+            for kind, column in shell_line_probes(shell.group(1)):
+                if kind not in {p.kind for p in probes if p.line == number}:
+                    probes.append(Probe(kind, number, shell.start(1) + column + 1, raw.strip()))
+    return probes
+
+
+def notebook_code(text: str) -> list[tuple[int, str]]:
+    """``(first line in the .ipynb file, source)`` of each code cell."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return []
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
+        return []
+    lines = text.splitlines()
+    out: list[tuple[int, str]] = []
+    search_from = 0
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        first = source.split("\n", 1)[0]
+        where = 1
+        needle = json.dumps(first)[1:-1][:60]
+        for index in range(search_from, len(lines)):
+            if needle and needle in lines[index]:
+                where, search_from = index + 1, index + 1
+                break
+        out.append((where, source))
+    return out
+
+
+def notebook_probes(text: str) -> list[Probe]:
+    probes: list[Probe] = []
+    for start, source in notebook_code(text):
+        magic_free = "\n".join(
+            ("#" + line) if line.lstrip().startswith(("%", "!")) and "dockerenv" not in line
+            else line.lstrip()[1:] if line.lstrip().startswith("!") else line
+            for line in source.split("\n")
+        )
+        for probe in python_probes(magic_free):
+            probes.append(Probe(probe.kind, start, 1, probe.text))
+    return probes
+
+
+LANGUAGE_BY_SUFFIX = {
+    ".sh": "sh", ".bash": "sh", ".zsh": "sh",
+    ".py": "python",
+    ".r": "r", ".R": "r",
+    ".jl": "julia",
+    ".js": "js", ".mjs": "js", ".cjs": "js", ".ts": "js",
+    ".ipynb": "notebook",
+    ".mk": "make",
+}
+
+
+def language_of(path: str, text: str | None = None) -> str | None:
+    """The language of a file, from its name or its #! line."""
+    name = path.rsplit("/", 1)[-1]
+    if name in ("Makefile", "makefile", "GNUmakefile"):
+        return "make"
+    if name == "Dockerfile" or name.endswith(".Dockerfile") or name.startswith("Dockerfile."):
+        return "dockerfile"
+    if name == "package.json":
+        return "package.json"
+    if name in ("install.R", "DESCRIPTION"):
+        return "r" if name == "install.R" else None
+    for suffix, language in LANGUAGE_BY_SUFFIX.items():
+        if name.endswith(suffix):
+            return language
+    if text is not None and text.startswith("#!"):
+        first = text.split("\n", 1)[0]
+        if "python" in first:
+            return "python"
+        if re.search(r"\b(?:ba|z|da)?sh\b", first):
+            return "sh"
+        if "Rscript" in first:
+            return "r"
+        if "julia" in first:
+            return "julia"
+        if "node" in first:
+            return "js"
+    if name in ("postBuild", "start"):
+        return "sh"
+    return None
+
+
+def realign(probes: list[Probe], text: str) -> list[Probe]:
+    """Point each probe at the marker itself in the original line (the nearest unused
+    occurrence), where a parser reported the start of a string literal or of a command
+    extracted from an exec-form instruction."""
+    lines = text.splitlines()
+    used: set[tuple[int, int]] = set()
+    out: list[Probe] = []
+    for probe in probes:
+        pattern = {"dockerenv": MARKER_RE, "containerenv": MARKER_RE, "cgroup": CGROUP_RE}.get(
+            probe.kind
+        )
+        line = lines[probe.line - 1] if 0 < probe.line <= len(lines) else ""
+        if pattern is None:
+            out.append(probe)
+            continue
+        positions = [m.start() + 1 for m in pattern.finditer(line)
+                     if (probe.line, m.start()) not in used]
+        if not positions:
+            out.append(probe)
+            continue
+        best = min(positions, key=lambda p: (abs(p - probe.column), p))
+        used.add((probe.line, best - 1))
+        out.append(Probe(probe.kind, probe.line, best, probe.text))
+    return out
+
+
+def probes_in(language: str, text: str) -> list[Probe]:
+    """Every probe in a file of ``language``, located at the marker."""
+    return realign(_probes_in(language, text), text)
+
+
+def _probes_in(language: str, text: str) -> list[Probe]:
+    if language == "sh":
+        return shell_probes(text)
+    if language == "python":
+        return python_probes(text)
+    if language == "r":
+        return r_probes(text)
+    if language == "julia":
+        return julia_probes(text)
+    if language == "js":
+        return js_probes(text)
+    if language == "make":
+        return makefile_probes(text)
+    if language == "notebook":
+        return notebook_probes(text)
+    return []
