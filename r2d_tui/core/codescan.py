@@ -459,8 +459,10 @@ def language_of(path: str, text: str | None = None) -> str | None:
         return "package.json"
     if name in ("install.R", "DESCRIPTION"):
         return "r" if name == "install.R" else None
-    for suffix, language in LANGUAGE_BY_SUFFIX.items():
-        if name.endswith(suffix):
+    dot = name.rfind(".")
+    if dot > 0:
+        language = LANGUAGE_BY_SUFFIX.get(name[dot:])
+        if language is not None:
             return language
     if text is not None and text.startswith("#!"):
         first = text.split("\n", 1)[0]

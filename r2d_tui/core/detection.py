@@ -47,6 +47,8 @@ class Detection:
     ignored: tuple[IgnoredFile, ...]
     error: str | None = None
     render: RenderResult | None = field(default=None, compare=False, repr=False)
+    default_python: str = "3.10"
+    """repo2docker's current default Python (``CondaBuildPack.major_pythons['3']``)."""
 
     def reason_ignored(self, path: str) -> str | None:
         for item in self.ignored:
@@ -130,18 +132,6 @@ def _reason(
                 f"{deciding[0]} takes precedence: the {buildpack} buildpack does not read "
                 f"runtime.txt, so R ({text}) is not installed"
             )
-    if name == "runtime.txt" and buildpack != "r" and workspace is not None:
-        text = (workspace.text(path) or "").strip()
-        if re.fullmatch(r"r-[\d.]+", text):
-            return (
-                f"runtime.txt says {text!r} without a snapshot date, and R is selected only "
-                "by r-<version>-<YYYY-MM-DD>; it is not read"
-            )
-        if text.startswith("r-") and deciding:
-            return (
-                f"{deciding[0]} takes precedence: the {buildpack} buildpack does not read "
-                f"runtime.txt, so R ({text}) is not installed"
-            )
     if name == "Manifest.toml":
         return "Manifest.toml is used only with a Julia Project.toml"
     if name in {"requirements.txt", "requirements3.txt"} and buildpack in {"r", "julia", "nix"}:
@@ -155,7 +145,33 @@ def _reason(
 
 
 def detect(workspace: Workspace, options: RenderOptions | None = None) -> Detection:
-    """Detect the buildpack and classify every present environment file."""
+    """Detect the buildpack and classify every present environment file.
+
+    Results for the files on disk are cached (:mod:`r2d_tui.core.detect_cache`), keyed by
+    everything repo2docker reads, so a repeated ``r2d-tui check`` need not import
+    repo2docker at all.
+    """
+    from r2d_tui.core import detect_cache
+
+    cacheable = not workspace.dirty_paths()
+    key = detect_cache.key_for(workspace, options) if cacheable else None
+    if key is not None:
+        cached = detect_cache.load(key)
+        if cached is not None:
+            return cached
+    detection = _detect(workspace, options)
+    if key is not None:
+        detect_cache.store(key, detection)
+    return detection
+
+
+def _default_python() -> str:
+    from repo2docker.buildpacks.conda import CondaBuildPack
+
+    return str(CondaBuildPack.major_pythons["3"])
+
+
+def _detect(workspace: Workspace, options: RenderOptions | None) -> Detection:
     config_dir, error = config_dir_of(workspace)
     files = workspace.env_files()
     result = render_mod.render(workspace, options)
@@ -163,7 +179,7 @@ def detect(workspace: Workspace, options: RenderOptions | None = None) -> Detect
         message = error or (result.problem.message if result.problem else "detection failed")
         return Detection(config_dir, None, None, (), (), (
             *(IgnoredFile(f, f"repo2docker stops before reading it: {message}") for f in files),
-        ), error=message, render=result)
+        ), error=message, render=result, default_python=_default_python())
 
     buildpack = result.buildpack
     in_config = [f for f in files if _folder(f) == config_dir]
@@ -220,6 +236,14 @@ def detect(workspace: Workspace, options: RenderOptions | None = None) -> Detect
         else:
             ignored.append(IgnoredFile(path, _reason(buildpack, path, deciding, workspace)))
 
+    # A requirements file that the environment.yml's pip: section includes ('-r
+    # requirements.txt') is read by pip, although the render does not change without it.
+    for env_path in [p for p in used if _name(p) in ("environment.yml", "environment.yaml")]:
+        referenced = _pip_references(workspace, env_path)
+        for item in [i for i in ignored if i.path in referenced]:
+            ignored.remove(item)
+            used.append(item.path)
+
     return Detection(
         config_dir=config_dir,
         buildpack=buildpack,
@@ -228,7 +252,26 @@ def detect(workspace: Workspace, options: RenderOptions | None = None) -> Detect
         used_files=tuple(used),
         ignored=tuple(ignored),
         render=result,
+        default_python=_default_python(),
     )
+
+
+PIP_FILE_OPTION = re.compile(
+    r"^\s*-\s*[\"']?(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+)"
+    r"(?P<file>[^\s\"'#]+)", re.M
+)
+
+
+def _pip_references(workspace: Workspace, env_path: str) -> set[str]:
+    """Files an environment.yml's pip: entries include with -r/-c (relative to its folder,
+    where conda runs pip)."""
+    text = workspace.text(env_path) or ""
+    folder = PurePosixPath(_folder(env_path))
+    found: set[str] = set()
+    for match in PIP_FILE_OPTION.finditer(text):
+        target = PurePosixPath(os.path.normpath(str(folder / match.group("file"))))
+        found.add(str(target))
+    return found
 
 
 def _affects_render(

@@ -59,9 +59,7 @@ class CheckContext:
 
     def default_python(self) -> str:
         """repo2docker's current default Python (``CondaBuildPack.major_pythons['3']``)."""
-        from repo2docker.buildpacks.conda import CondaBuildPack
-
-        return str(CondaBuildPack.major_pythons["3"])
+        return self.detection.default_python
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from r2d_tui.core import dockerfile as dockerfile_model
 from r2d_tui.core.buildtime import (
@@ -247,6 +246,30 @@ def iter_code_files(root: str) -> Iterator[str]:
                 continue
 
 
+#: Suffixes and names of files that may hold code or builder configuration.
+SCANNED_SUFFIXES = frozenset({
+    ".sh", ".bash", ".zsh", ".py", ".r", ".R", ".jl", ".js", ".mjs", ".cjs", ".ts", ".ipynb",
+    ".mk", ".yml", ".yaml", ".toml", ".cfg", ".ini", ".json",
+})
+SCANNED_NAMES = frozenset({"start", "postBuild", "Makefile", "makefile", "GNUmakefile",
+                           "Dockerfile", ".env", "install.R"})
+
+
+def repo_files(context: CheckContext) -> list[str]:
+    """Files of the repository that may hold code or configuration, walked once per run."""
+    cached = context.cache.get("repo_files")
+    if isinstance(cached, list):
+        return cached
+    files = []
+    for rel in iter_code_files(str(context.workspace.root)):
+        name = rel[rel.rfind("/") + 1 :]
+        dot = name.rfind(".")
+        if (dot > 0 and name[dot:] in SCANNED_SUFFIXES) or name in SCANNED_NAMES:
+            files.append(rel)
+    context.cache["repo_files"] = files
+    return files
+
+
 @rule(
     "R2D403",
     "runtime-container-detection",
@@ -264,11 +287,11 @@ def runtime_container_detection(context: CheckContext) -> Iterator[Finding]:
     cached_paths = context.cache.get("build_time_paths")
     build_paths = cached_paths if isinstance(cached_paths, set) else set()
     root = str(context.workspace.root)
-    for rel in iter_code_files(root):
+    for rel in repo_files(context):
         if rel in build_paths:
             continue
         language = language_of(rel)
-        name = PurePosixPath(rel).name
+        name = rel.rsplit("/", 1)[-1]
         if language in (None, "dockerfile", "package.json") and name != "start":
             continue
         if context.detection.buildpack == "docker" and rel in context.detection.deciding_files:
@@ -515,8 +538,8 @@ CONFIG_NAMES = frozenset({"Makefile", "postBuild", "start", "Dockerfile", ".env"
 )
 def legacy_builder_option(context: CheckContext) -> Iterator[Finding]:
     root = str(context.workspace.root)
-    for rel in iter_code_files(root):
-        name = PurePosixPath(rel).name
+    for rel in repo_files(context):
+        name = rel.rsplit("/", 1)[-1]
         if not (name.endswith(CONFIG_SUFFIXES) or name in CONFIG_NAMES):
             continue
         try:
