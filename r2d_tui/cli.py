@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 from r2d_tui import __version__
 
 if TYPE_CHECKING:
+    from r2d_tui.core.findings import Finding
     from r2d_tui.core.render import RenderOptions
     from r2d_tui.core.workspace import Workspace
 
@@ -135,17 +136,35 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--json", action="store_true", help="print JSON")
     _add_render_options(detect)
 
-    check = sub.add_parser("check", help="find environment-file mistakes and migration hazards")
+    check = sub.add_parser(
+        "check", help="find environment-file mistakes and migration hazards",
+        description="Find environment-file mistakes and builder-migration hazards. Settings "
+        "are read from .r2d-tui.toml or [tool.r2d-tui] in pyproject.toml at the repository "
+        "root (select, ignore, fail-on, per-file-ignores); a flag given here replaces the "
+        "file's value. A '# r2d-tui: ignore[rule,...]' comment (or a bare "
+        "'# r2d-tui: ignore') on a finding's line suppresses it.",
+    )
     check.add_argument("path", nargs="?", default=".", help="repository folder")
-    check.add_argument("--format", choices=("text", "json"), default="text",
-                       help="output format (default: text: path:line:col: CODE [name] message)")
+    check.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text",
+                       help="output format: text (path:line:col: CODE [name] message), json, "
+                       "sarif (SARIF 2.1.0, for code scanning), github (GitHub Actions "
+                       "annotations) (default: text)")
     check.add_argument("--select", action="append", default=[], metavar="CODE|NAME",
                        help="run only these rules (repeatable; a category such as "
-                       "'migration' works too)")
+                       "'migration' works too; replaces the settings file's select)")
     check.add_argument("--ignore", action="append", default=[], metavar="CODE|NAME",
-                       help="skip these rules (repeatable)")
-    check.add_argument("--fail-on", choices=("error", "warning", "info"), default="warning",
-                       help="lowest severity that makes the exit status 1 (default: warning)")
+                       help="skip these rules (repeatable; replaces the settings file's ignore)")
+    check.add_argument("--fail-on", choices=("error", "warning", "info"), default=None,
+                       help="lowest severity that makes the exit status 1 (default: the "
+                       "settings file's fail-on, else warning)")
+    fixing = check.add_mutually_exclusive_group()
+    fixing.add_argument("--fix", action="store_true",
+                        help="apply the machine fixes (CRLF, BOM, conda build strings, "
+                        "python=X.Y, apt.txt command lines), say what was fixed on stderr, "
+                        "then report the findings that remain")
+    fixing.add_argument("--diff", action="store_true",
+                        help="print the fixes --fix would apply as a unified diff and change "
+                        "nothing (exit status 1 when there is something to fix)")
     _add_render_options(check)
 
     build = sub.add_parser(
@@ -223,31 +242,71 @@ def cmd_detect(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK if detection.error is None else ExitCode.USAGE
 
 
+def _fix_findings(
+    args: argparse.Namespace, workspace: Workspace, findings: Sequence[Finding]
+) -> ExitCode:
+    """``check --diff``: print the planned fixes. ``check --fix``: apply them, say so on
+    stderr, then check again and report what remains as a plain ``check`` does."""
+    from r2d_tui.core.fixes import apply_fixes, plan_fixes
+    from r2d_tui.core.workspace import WorkspaceError
+
+    plan = plan_fixes(workspace, findings)
+    if args.diff:
+        sys.stdout.write("".join(fix.diff() for fix in plan))
+        sys.stdout.flush()
+        changes = sum(len(fix.names) for fix in plan)
+        print(f"r2d-tui: {changes} fix{'es' if changes != 1 else ''} in {len(plan)} "
+              f"file{'s' if len(plan) != 1 else ''} (--fix applies them)", file=sys.stderr)
+        return ExitCode.FAILED if plan else ExitCode.OK
+    for fix in plan:
+        try:
+            fixed = apply_fixes(workspace, [fix])
+        except WorkspaceError as error:
+            raise InputError(str(error)) from error
+        if fixed:
+            print(f"r2d-tui: fixed {fix.summary()}", file=sys.stderr)
+    return cmd_check(argparse.Namespace(**{**vars(args), "fix": False, "diff": False}))
+
+
 def cmd_check(args: argparse.Namespace) -> ExitCode:
-    from r2d_tui.core.checks import find_rule, run_checks
+    from r2d_tui.core.checks import run_checks
+    from r2d_tui.core.config import (
+        ConfigError,
+        apply_per_file_ignores,
+        apply_suppressions,
+        is_rule_key,
+        load_settings,
+    )
     from r2d_tui.core.findings import Severity
+    from r2d_tui.core.report import format_findings
 
     for key in (*args.select, *args.ignore):
-        if find_rule(key) is None and key not in ("migration", "render", "environment.yml"):
+        if not is_rule_key(key):
             raise InputError(f"unknown rule {key!r} (see `r2d-tui explain`)")
-    findings = run_checks(
-        _workspace(args.path),
+    workspace = _workspace(args.path)
+    try:
+        settings = load_settings(workspace)
+    except ConfigError as error:
+        raise InputError(str(error)) from error
+    settings = settings.overridden(select=args.select, ignore=args.ignore, fail_on=args.fail_on)
+    reported = run_checks(
+        workspace,
         options=render_options(args),
-        select=args.select,
-        ignore=args.ignore,
+        select=settings.select,
+        ignore=settings.ignore,
     )
-    if args.format == "json":
-        print(json.dumps([finding.to_json() for finding in findings], indent=2))
-    else:
-        for finding in findings:
-            print(finding.format_text())
-    threshold = Severity(args.fail_on).rank
+    findings = apply_suppressions(apply_per_file_ignores(reported, settings), workspace)
+    if args.fix or args.diff:
+        return _fix_findings(args, workspace, findings)
+    sys.stdout.write(format_findings(findings, args.format, root=workspace.root))
+    sys.stdout.flush()
+    threshold = settings.fail_threshold.rank
     failing = [f for f in findings if f.severity.rank <= threshold]
-    if args.format == "text":
-        counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
-        summary = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in counts.items())
-        print(f"r2d-tui: {len(findings)} finding{'s' if len(findings) != 1 else ''} "
-              f"({summary})", file=sys.stderr)
+    counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
+    summary = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in counts.items())
+    suppressed = len(reported) - len(findings)
+    print(f"r2d-tui: {len(findings)} finding{'s' if len(findings) != 1 else ''} ({summary})"
+          + (f"; {suppressed} suppressed" if suppressed else ""), file=sys.stderr)
     return ExitCode.FAILED if failing else ExitCode.OK
 
 

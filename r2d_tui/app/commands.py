@@ -84,6 +84,11 @@ MAIN_COMMANDS: tuple[Command, ...] = (
         "Show the generated Dockerfile full screen (press again, or escape, to restore).",
     ),
     Command(
+        "fix", "ctrl+f", "fix", "Fix",
+        "Apply the machine fix of the selected problem (or of every fixable problem in the "
+        "open file) to the editor; ctrl+s saves it, ctrl+z undoes a text fix.",
+    ),
+    Command(
         "next-finding", "f8", "next_finding", "Next problem",
         "Jump to the next problem in the diagnostics list.", show=False,
     ),
@@ -117,6 +122,14 @@ def key_table(commands: Iterable[Command]) -> str:
         keys = ", ".join(_key_name(key) for key in command.key.split(","))
         rows.append(f"| `{keys}` | {command.label} | {command.help} |")
     return "\n".join(rows)
+
+
+def command_key(command_id: str, commands: Iterable[Command] = MAIN_COMMANDS) -> str:
+    """How the help and hints name the (first) key of command ``command_id`` (``Ctrl+F``)."""
+    for command in commands:
+        if command.id == command_id:
+            return _key_name(command.key.split(",")[0])
+    raise KeyError(command_id)
 
 
 def _key_name(key: str) -> str:

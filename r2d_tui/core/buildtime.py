@@ -16,14 +16,17 @@ so a finding can say *why* its line runs at build time.
 from __future__ import annotations
 
 import ast
+import fnmatch
 import json
 import posixpath
 import re
 import shlex
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from r2d_tui.core.codescan import (
+    heredoc_data_lines,
     language_of,
     notebook_code,
     strip_shell_comment,
@@ -91,17 +94,28 @@ class BuildTimeGraph:
                 self._add(Reached(f"{prefix}install.R", "r", (f"{prefix}install.R",)), "", 0)
             if detection.buildpack == "julia" and self._exists("deps/build.jl"):
                 self._add(Reached("deps/build.jl", "julia", ("Pkg.build", "deps/build.jl")), "", 0)
-            dockerfile = detection.render.dockerfile if detection.render else ""
-            if dockerfile and re.search(r"pip install[^\n]*\s\.(?:\s|$)", dockerfile):
-                self._follow_pip_local(("pip install .",), "")
-            for name in ("requirements.txt", "environment.yml", "environment.yaml"):
+            # requirements first: repo2docker installs them before its own ``pip install .``,
+            # and their line is the better chain for a setup.py both reach
+            for name in ("requirements.txt", "requirements3.txt", "environment.yml",
+                         "environment.yaml"):
                 path = f"{prefix}{name}"
                 if path in detection.used_files and self._exists(path):
                     text = self.workspace.text(path) or ""
                     for number, line in enumerate(text.splitlines(), start=1):
-                        code = line.split("#", 1)[0]
-                        if LOCAL_SELF.search(code):
-                            self._follow_pip_local((f"{path}:{number}",), "")
+                        local = LOCAL_SELF.search(line.split("#", 1)[0])
+                        if not local:
+                            continue
+                        # pip runs in REPO_DIR; conda runs an environment.yml's pip section
+                        # in the file's folder (``- -e ..`` in binder/environment.yml)
+                        folders = [local_dir(local)]
+                        if name.startswith("environment") and folder:
+                            folders.insert(0, posixpath.normpath(
+                                posixpath.join(folder, local_dir(local) or ".")))
+                        for base in folders:
+                            self._follow_pip_local((f"{path}:{number}",), base)
+            dockerfile = detection.render.dockerfile if detection.render else ""
+            if dockerfile and re.search(r"pip install[^\n]*\s\.(?:\s|$)", dockerfile):
+                self._follow_pip_local(("pip install .",), "")
         while self._queue and len(self.reached) < MAX_FILES:
             reached, cwd, depth = self._queue.pop(0)
             if depth < MAX_DEPTH:
@@ -119,10 +133,7 @@ class BuildTimeGraph:
             return False
 
     def _text(self, path: str) -> str | None:
-        source = self.workspace.source(path)
-        if source is None or source.text is None or len(source.raw) > MAX_BYTES:
-            return None
-        return source.text
+        return code_text(self.workspace, path)
 
     def _add(self, reached: Reached, cwd: str, depth: int) -> None:
         key = (reached.path, reached.lines)
@@ -131,6 +142,8 @@ class BuildTimeGraph:
         # a whole-file entry makes partial ones of the same file redundant (and vice versa)
         if (reached.path, None) in self.reached:
             return
+        if len(self.reached) >= MAX_FILES:
+            return  # the bound on work: one expansion may add many files
         self.reached[key] = reached
         self._queue.append((reached, cwd, depth))
 
@@ -138,6 +151,12 @@ class BuildTimeGraph:
         """A repository-relative path for ``target`` as seen from ``cwd`` (or the calling
         file's folder), or ``None`` when it is not a file of the repository."""
         target = target.strip("'\"")
+        if target.startswith(SCRIPT_DIR_TOKEN):
+            # ``$(dirname "$0")/x.sh``: next to the calling file
+            rest = target[len(SCRIPT_DIR_TOKEN):].lstrip("/")
+            target = posixpath.join(posixpath.dirname(origin), rest) if rest else ""
+            candidate = posixpath.normpath(target) if target else ""
+            return candidate if candidate and self._exists(candidate) else None
         if not target or "$" in target.replace("${REPO_DIR}", "").replace("$REPO_DIR", ""):
             target = re.sub(r"^\$\{?REPO_DIR\}?/?", "", target)
             if "$" in target or not target:
@@ -169,10 +188,19 @@ class BuildTimeGraph:
         self._add(Reached(target, language, (*chain, target), lines), cwd, depth + 1)
 
     def _follow_pip_local(self, chain: tuple[str, ...], cwd: str, depth: int = 0) -> None:
-        for name in ("setup.py",):
-            path = posixpath.normpath(posixpath.join(cwd, name))
-            if self._exists(path):
-                self._follow(chain, path, "python", cwd, depth)
+        """``pip install <cwd>``: setup.py, and the build hooks pyproject.toml names."""
+        cwd = "" if cwd in (".", "") else cwd
+        if cwd.startswith(".."):
+            return
+        path = posixpath.normpath(posixpath.join(cwd, "setup.py"))
+        if self._exists(path):
+            self._follow(chain, path, "python", cwd, depth)
+        pyproject = posixpath.normpath(posixpath.join(cwd, "pyproject.toml"))
+        text = self._text(pyproject) if self._exists(pyproject) else None
+        for hook in build_hooks(text or ""):
+            hook_path = posixpath.normpath(posixpath.join(cwd, hook))
+            if self._exists(hook_path):
+                self._follow((*chain, pyproject), hook_path, "python", cwd, depth)
 
     # -- expansion by language -------------------------------------------------------------
     def _expand(self, reached: Reached, cwd: str, depth: int) -> None:
@@ -285,10 +313,11 @@ class BuildTimeGraph:
                 requirements = self._resolve(words[index + 1], cwd, "")
                 text = self._text(requirements) if requirements else None
                 for line in (text or "").splitlines():
-                    code = line.split("#", 1)[0].strip()
-                    if re.fullmatch(r"(?:-e\s+|--editable[=\s]\s*)?\.\.?/?", code):
-                        self._follow_pip_local(chain, cwd, depth)
-            elif re.fullmatch(r"\.\.?/?(?:\[.*\])?", word):
+                    local = LOCAL_SELF.search(line.split("#", 1)[0])
+                    if local:
+                        target_dir = posixpath.normpath(posixpath.join(cwd, local_dir(local)))
+                        self._follow_pip_local(chain, target_dir, depth)
+            elif LOCAL_PATH.fullmatch(word):
                 target_dir = posixpath.normpath(posixpath.join(cwd, word.split("[")[0]))
                 self._follow_pip_local(chain, "" if target_dir == "." else target_dir, depth)
 
@@ -321,17 +350,31 @@ class BuildTimeGraph:
     def _npm(self, chain: tuple[str, ...], tool: str, args: list[str], cwd: str,
              depth: int) -> None:
         directory = cwd
-        if "--prefix" in args:
-            index = args.index("--prefix")
-            if index + 1 < len(args):
-                directory = posixpath.normpath(posixpath.join(cwd, args[index + 1]))
-        words = [a for a in args if not a.startswith("-")]
+        words: list[str] = []
+        index = 0
+        while index < len(args):
+            word = args[index]
+            index += 1
+            # the folder options of npm (--prefix), yarn (--cwd) and pnpm (-C, --dir)
+            name, equals, value = word.partition("=")
+            if name in ("--prefix", "--cwd", "-C", "--dir"):
+                if not equals and index < len(args):
+                    value = args[index]
+                    index += 1
+                if value:
+                    directory = posixpath.normpath(posixpath.join(cwd, value))
+            elif not word.startswith("-"):
+                words.append(word)
         verb = words[0] if words else ("install" if tool == "yarn" else "")
         scripts: list[str] = []
         if verb in ("install", "i", "ci") and (tool == "npm" and len(words) <= 1 or tool != "npm"):
             scripts = ["preinstall", "install", "postinstall", "prepare"]
         elif verb in ("run", "run-script") and len(words) > 1:
             scripts = [f"pre{words[1]}", words[1], f"post{words[1]}"]
+        elif verb in ("test", "t", "tst", "start", "stop", "restart"):
+            # ``npm test`` / ``npm start``: shorthands of ``npm run test`` / ``start``
+            name = "test" if verb in ("t", "tst") else verb
+            scripts = [f"pre{name}", name, f"post{name}"]
         elif tool == "yarn" and verb and verb not in ("add", "remove", "global"):
             scripts = [f"pre{verb}", verb, f"post{verb}"]
         if not scripts:
@@ -349,28 +392,75 @@ class BuildTimeGraph:
 
     def _dockerfile(self, reached: Reached, text: str, depth: int) -> None:
         """Follow RUN lines; map COPY/ADD destinations back to repository files."""
-        copies: list[tuple[str, str]] = []  # (destination in image, source in repo)
+        copies: list[Copy] = []
         workdir = "/"
         for instruction in dockerfile_instructions(text):
             keyword, argument, line = instruction
-            if keyword == "WORKDIR":
-                workdir = posixpath.normpath(posixpath.join(workdir, argument.strip()))
+            if keyword == "FROM":
+                workdir = "/"
+            elif keyword == "WORKDIR":
+                workdir = posixpath.normpath(posixpath.join(workdir, argument.strip().strip("'\"")))
             elif keyword in ("COPY", "ADD"):
-                parts = [p for p in _split_words(argument) if not p.startswith("--")]
-                if len(parts) >= 2:
-                    destination = posixpath.normpath(posixpath.join(workdir, parts[-1]))
-                    for source in parts[:-1]:
-                        copies.append((destination, source))
+                copies.extend(self._copies(argument, workdir))
             elif keyword == "RUN":
                 for command in shell_commands(run_shell(argument), "", first_line=line):
                     words = list(command.words)
                     if not words:
                         continue
+                    # where the command runs in the image (WORKDIR, then ``cd`` in the RUN)
+                    here = posixpath.normpath(posixpath.join(workdir, command.cwd or "."))
                     for index, word in enumerate(words):
-                        mapped = _map_copied(word, workdir, copies)
+                        mapped = _map_copied(word, here, copies)
+                        if mapped is None and index == 0 and "/" not in word:
+                            # a script copied onto the PATH and run by name
+                            for folder in PATH_DIRS:
+                                mapped = _map_copied(f"{folder}/{word}", "/", copies)
+                                if mapped is not None:
+                                    break
                         if mapped is not None:
                             words[index] = mapped
-                    self._shell_command(reached, Command(tuple(words), line, ""), depth)
+                    cwd = _map_copied(here, "/", copies, folder=True) or ""
+                    self._shell_command(reached, Command(tuple(words), line, cwd), depth)
+
+    def _copies(self, argument: str, workdir: str) -> list[Copy]:
+        """What a COPY/ADD instruction puts where (nothing for ``--from`` copies, URLs and
+        here-documents, whose sources are not repository files)."""
+        text = argument.strip()
+        flags: list[str] = []
+        while text.startswith("--"):
+            flag, _, text = text.partition(" ")
+            flags.append(flag)
+            text = text.lstrip()
+        if any(flag.startswith("--from") for flag in flags) or text.startswith("<<"):
+            return []
+        parts: list[str] | None = None
+        if text.startswith("["):
+            try:
+                loaded = json.loads(text.split("\n", 1)[0])
+            except ValueError:
+                loaded = None
+            if isinstance(loaded, list) and all(isinstance(p, str) for p in loaded):
+                parts = loaded
+        if parts is None:
+            parts = _split_words(text)
+        if len(parts) < 2:
+            return []
+        *sources, target = parts
+        destination = posixpath.normpath(posixpath.join(workdir, target))
+        into_dir = target.endswith("/") or target in (".", "./") or len(sources) > 1
+        out: list[Copy] = []
+        for source in sources:
+            if "://" in source or source.startswith("git@"):
+                continue
+            glob = any(c in source for c in "*?[")
+            into_dir = into_dir or glob
+            normal = posixpath.normpath(source.lstrip("/"))
+            normal = "" if normal == "." else normal
+            if normal.startswith(".."):
+                continue
+            is_dir = normal == "" or (self.workspace.root / normal).is_dir()
+            out.append(Copy(destination, into_dir, normal, is_dir, glob))
+        return out
 
     def _python(
             self, reached: Reached, text: str, cwd: str,
@@ -380,11 +470,19 @@ class BuildTimeGraph:
         except (SyntaxError, ValueError, RecursionError):
             return
         origin = reached.path
-        for module, line in _python_imports(tree):
+        for candidates, level, line in _python_imports(tree):
             chain = (*reached.chain[:-1], f"{reached.chain[-1]}:{line}")
-            top = module.split(".")[0]
-            for candidate in (module, top):
-                target = self._module(candidate, posixpath.dirname(origin))
+            folder = posixpath.dirname(origin)
+            for _ in range(level - 1):
+                folder = posixpath.dirname(folder)
+            for candidate in candidates:
+                if level:  # ``from . import x``, ``from .x import y``: the package's folder
+                    base = candidate.replace(".", "/")
+                    target = next((p for p in (f"{folder}/{base}.py" if folder else f"{base}.py",
+                                               posixpath.join(folder, base, "__init__.py"))
+                                   if self._exists(p)), None)
+                else:
+                    target = self._module(candidate, posixpath.dirname(origin))
                 if target and target != origin:
                     self._follow(chain, target, "python", cwd, depth)
                     break
@@ -449,6 +547,8 @@ class BuildTimeGraph:
                 continue
             if raw.startswith("\t"):
                 code = raw.lstrip("\t@-+ ").replace("$$", "$")
+                # recursive make: ``$(MAKE) target`` (not a command substitution)
+                code = re.sub(r"\$[({]MAKE[)}]", "make", code)
                 for command in shell_commands(code, cwd, first_line=number):
                     self._shell_command(reached, command, depth)
             else:
@@ -467,35 +567,123 @@ def _split_words(text: str) -> list[str]:
         return text.split()
 
 
-def _map_copied(word: str, workdir: str, copies: list[tuple[str, str]]) -> str | None:
-    """If ``word`` names a file copied into the image, the repository path it came from."""
-    if word.startswith("-") or "$" in word:
+@dataclass(frozen=True)
+class Copy:
+    """One source of a Dockerfile COPY/ADD: where it lands in the image."""
+
+    destination: str
+    """Normalised absolute path in the image."""
+    into_dir: bool
+    """The destination is a folder the source goes into (``COPY a.sh /tmp/``)."""
+    source: str
+    """Repository-relative path (``""``: the whole context)."""
+    source_is_dir: bool
+    """A folder: its *contents* land in the destination."""
+    glob: bool
+
+
+#: Folders of the default PATH, for scripts copied there and run by name.
+PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def _map_copied(word: str, workdir: str, copies: list[Copy], *, folder: bool = False) -> str | None:
+    """If ``word`` (a path in the image, relative to ``workdir``) names a file copied into the
+    image, the repository path it came from (with ``folder``: a copied folder, ``""`` for the
+    context root)."""
+    if word.startswith("-") or "$" in word or not word:
         return None
     absolute = posixpath.normpath(posixpath.join(workdir, word))
-    for destination, source in reversed(copies):
-        source = source.rstrip("/")
-        if absolute == destination:
-            return source if source not in (".", "") else None
-        if destination.endswith("/") or absolute.startswith(destination.rstrip("/") + "/"):
-            rest = posixpath.relpath(absolute, destination.rstrip("/") or "/")
-            if rest.startswith(".."):
-                continue
-            if source in (".", ""):
-                return rest
-            return posixpath.join(source, rest)
-        if posixpath.basename(absolute) == posixpath.basename(source) and (
-            absolute == posixpath.join(destination, posixpath.basename(source))
-        ):
-            return source
+    for copy in reversed(copies):
+        destination = copy.destination
+        if copy.source_is_dir:
+            if absolute == destination:
+                return copy.source if folder else None
+            if destination == "/" or absolute.startswith(destination + "/"):
+                rest = posixpath.relpath(absolute, destination)
+                return posixpath.join(copy.source, rest) if copy.source else rest
+        elif folder:
+            continue
+        elif copy.glob:
+            if posixpath.dirname(absolute) == destination:
+                candidate = posixpath.join(posixpath.dirname(copy.source),
+                                           posixpath.basename(absolute))
+                if fnmatch.fnmatchcase(candidate, copy.source):
+                    return candidate
+        else:
+            name = posixpath.basename(copy.source)
+            inside = posixpath.join(destination, name)
+            if absolute == inside or (not copy.into_dir and absolute == destination):
+                return copy.source
     return None
 
 
 # --- parsing helpers ---------------------------------------------------------------------------
 
 SUBSTITUTION = re.compile(r"\$\((.*?)\)|`([^`]*)`")
-#: A requirement line that installs the repository itself (``-e .``, ``.``, ``- -e ..``).
-LOCAL_SELF = re.compile(r"(?:^|\s|-)\s*(?:-e\s+|--editable[=\s]\s*)?\.\.?/?\s*$")
+#: A requirement line that installs a folder of the repository (``-e .``, ``.``, ``- -e ..``,
+#: ``./pkg[extra]``); group ``dir`` is the folder.
+LOCAL_SELF = re.compile(
+    r"(?:^|\s|-)\s*(?:-e\s+|--editable[=\s]\s*)?(?P<dir>\.\.?(?:/[^\s\[;]*)?)(?:\[[^\]]*\])?\s*$"
+)
+#: A ``pip install`` argument naming a local folder (``.``, ``./pkg``, ``..[dev]``).
+LOCAL_PATH = re.compile(r"\.\.?(?:/[^\s\[]*)?(?:\[.*\])?")
+#: How a script names its own folder: ``$(dirname "$0")``, ``${BASH_SOURCE%/*}``, …
+SCRIPT_DIR = re.compile(
+    r"""\$\(\s*dirname\s+["']?(?:\$0|\$\{0\}|\$\{BASH_SOURCE(?:\[0\])?\}|\$BASH_SOURCE)["']?\s*\)"""
+    r"""|\$\{(?:0|BASH_SOURCE(?:\[0\])?)%/\*\}"""
+)
+SCRIPT_DIR_TOKEN = "@SCRIPT_DIR@"
+#: ``$(cd "<script dir>/.." && pwd)``: that folder.
+CD_PWD = re.compile(
+    r"""\$\(\s*cd\s+["']?(@SCRIPT_DIR@[^"'\s)]*)["']?\s*(?:&&|;)\s*pwd(?:\s+-[PL])?\s*\)"""
+)
+#: ``NAME=value`` on its own (``export``/``local`` allowed), the value a plain word.
+PATH_ASSIGNMENT = re.compile(
+    r"""\s*(?:export\s+|local\s+|readonly\s+|declare\s+(?:-\w+\s+)*)?([A-Za-z_]\w*)="""
+    r"""(["']?)([^\s"';&|`]+)\2\s*"""
+)
 SEPARATORS = re.compile(r"\s*(?:&&|\|\||;|\||\bthen\b|\bdo\b|\belse\b|\bfi\b|\bdone\b)\s*")
+
+
+def local_dir(match: re.Match[str]) -> str:
+    folder = posixpath.normpath(match.group("dir"))
+    return "" if folder == "." else folder
+
+
+def build_hooks(pyproject: str) -> list[str]:
+    """Repository files a PEP 517 build of this pyproject.toml runs: an in-tree backend
+    (``backend-path``) and hatch's custom build hooks."""
+    try:
+        data = tomllib.loads(pyproject)
+    except (tomllib.TOMLDecodeError, ValueError):
+        return []
+    hooks: list[str] = []
+    system = data.get("build-system")
+    if isinstance(system, dict):
+        backend = system.get("build-backend")
+        paths = system.get("backend-path")
+        if isinstance(backend, str) and isinstance(paths, list):
+            module = backend.split(":", 1)[0].replace(".", "/")
+            for folder in paths:
+                if isinstance(folder, str):
+                    hooks.append(posixpath.join(folder, f"{module}.py"))
+                    hooks.append(posixpath.join(folder, module, "__init__.py"))
+    tool = data.get("tool")
+    hatch = tool.get("hatch") if isinstance(tool, dict) else None
+    build = hatch.get("build") if isinstance(hatch, dict) else None
+    tables: list[object] = []
+    if isinstance(build, dict):
+        tables.append(build.get("hooks"))
+        targets = build.get("targets")
+        if isinstance(targets, dict):
+            tables.extend(t.get("hooks") for t in targets.values() if isinstance(t, dict))
+    for table in tables:
+        custom = table.get("custom") if isinstance(table, dict) else None
+        if isinstance(custom, dict):
+            path = custom.get("path", "hatch_build.py")
+            if isinstance(path, str):
+                hooks.append(path)
+    return hooks
 
 
 def shell_commands(text: str, cwd: str, *, first_line: int = 1) -> Iterator[Command]:
@@ -504,10 +692,14 @@ def shell_commands(text: str, cwd: str, *, first_line: int = 1) -> Iterator[Comm
     logical: list[tuple[int, str]] = []
     pending = ""
     start = first_line
-    for offset, raw in enumerate(text.splitlines()):
+    lines = text.splitlines()
+    data = heredoc_data_lines(lines)  # ``cat > f <<EOF`` bodies are text, not commands
+    for offset, raw in enumerate(lines):
         if offset == 0 and raw.startswith("#!"):
             continue
-        code = strip_shell_comment(raw)
+        if offset in data:
+            continue
+        code = SCRIPT_DIR.sub(SCRIPT_DIR_TOKEN, strip_shell_comment(raw))
         if not pending:
             start = first_line + offset
         if code.rstrip().endswith("\\"):
@@ -518,7 +710,20 @@ def shell_commands(text: str, cwd: str, *, first_line: int = 1) -> Iterator[Comm
     if pending:
         logical.append((start, pending))
     current = cwd
+    variables: dict[str, str] = {}
     for line, code in logical:
+        # ``DIR="$(cd "$(dirname "$0")/.." && pwd)"`` and other path variables: substitute
+        # their value, so that ``bash "$DIR/setup.sh"`` can be followed
+        code = CD_PWD.sub(lambda m: m.group(1), code)
+        for name, value in variables.items():
+            code = re.sub(rf"\$\{{{name}\}}|\${name}\b", value.replace("\\", "\\\\"), code)
+        assigned = re.match(r"\s*(?:export\s+|local\s+|readonly\s+)?([A-Za-z_]\w*)=", code)
+        if assigned:
+            variables.pop(assigned.group(1), None)  # a value we cannot know
+            assignment = PATH_ASSIGNMENT.fullmatch(code)
+            value = assignment.group(3) if assignment else "$"
+            if "$" not in re.sub(r"^\$\{?(?:REPO_DIR|HOME)\}?", "", value):
+                variables[assigned.group(1)] = value
         code = SUBSTITUTION.sub(lambda m: " ; " + (m.group(1) or m.group(2) or "") + " ; ", code)
         for segment in SEPARATORS.split(code):
             segment = segment.strip().lstrip("(!{").rstrip(")}").strip()
@@ -529,7 +734,13 @@ def shell_commands(text: str, cwd: str, *, first_line: int = 1) -> Iterator[Comm
                 words.pop(0)
             while words and words[0] in ("if", "while", "until", "exec", "sudo", "time", "nohup",
                                           "command", "env", "then", "do", "else", "elif"):
-                words.pop(0)
+                wrapper = words.pop(0)
+                # the wrapper's own options (``sudo -E -u jovyan``, ``env -i X=1``)
+                while words and (words[0].startswith("-") or (
+                        wrapper == "env" and re.fullmatch(r"[A-Za-z_]\w*=.*", words[0]))):
+                    option = words.pop(0)
+                    if wrapper == "sudo" and option in ("-u", "-g", "-C", "-D") and words:
+                        words.pop(0)
             if not words:
                 continue
             if words[0] == "cd" and len(words) > 1 and "$" not in words[1]:
@@ -651,13 +862,20 @@ def dockerfile_instructions(text: str) -> Iterator[tuple[str, str, int]]:
         yield keyword.upper(), argument, number
 
 
-def _python_imports(tree: ast.AST) -> Iterator[tuple[str, int]]:
+def _python_imports(tree: ast.AST) -> Iterator[tuple[list[str], int, int]]:
+    """``(module candidates, most specific first; relative level; line)`` per import.
+    ``from pkg import mod`` may import the module ``pkg.mod``, so that comes first."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                yield alias.name, node.lineno
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            yield node.module, node.lineno
+                yield [alias.name, alias.name.split(".")[0]], 0, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            for alias in node.names:
+                names = [f"{module}.{alias.name}" if module else alias.name]
+                if module:
+                    names += [module, module.split(".")[0]]
+                yield names, node.level, node.lineno
 
 
 def _literal_strings(node: ast.AST) -> list[str] | None:
@@ -685,6 +903,20 @@ def _call_name_of(node: ast.Call) -> str:
     return ".".join(reversed(parts))
 
 
+
+
+def code_text(workspace: Workspace, path: str) -> str | None:
+    """The text of ``path`` as code: undecodable bytes (a Latin-1 postBuild, which bash
+    runs happily) are replaced rather than hiding the file; binary files and very large
+    files give ``None``."""
+    source = workspace.source(path)
+    if source is None or len(source.raw) > MAX_BYTES:
+        return None
+    if source.text is not None:
+        return source.text
+    if b"\x00" in source.raw:
+        return None
+    return source.raw.decode("utf-8", errors="replace")
 
 
 def build_time_files(workspace: Workspace, detection: Detection) -> list[Reached]:

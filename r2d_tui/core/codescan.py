@@ -38,7 +38,30 @@ PRINTERS = frozenset({
 WRITERS = frozenset({
     "touch", "mkdir", "cp", "mv", "install", "ln", "file.create", "writeFileSync",
     "writeFile", "write_text", "write_bytes", "Path.touch",
+    # removing the marker is not relying on it either (``rm -f /.dockerenv``)
+    "rm", "unlink", "unlinkSync", "remove", "file.remove",
 })
+#: Printers that do not read a file named as their argument (``cat`` does: ``cat
+#: /proc/1/cgroup | grep docker`` is a probe).
+PURE_PRINTERS = PRINTERS - {"cat"}
+#: Commands that run the text of a here-document they are fed (others, like ``cat > f``,
+#: only store it: its body is data, not code that runs now).
+HEREDOC_RUNNERS = frozenset({
+    "", "sh", "bash", "zsh", "dash", "ash", "ksh", "python", "python2", "python3", "node",
+    "Rscript", "R", "julia", "ssh", "su", "sudo", "exec", "eval", "source", ".",
+})
+#: JavaScript loading the is-docker packages (``require('is-docker')``, ``import(…)``).
+IS_DOCKER_IMPORT = re.compile(
+    r"""(?:require\s*\(\s*|\bfrom\s+|import\s*\(\s*)\\?['"`](is-docker|is-inside-container)\\?['"`]"""
+)
+HEREDOC_RE = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][\w.-]*)\2")
+#: A string that is a shell test of a marker (``test -f /.dockerenv``, ``[ -e …``,
+#: ``ls /.dockerenv``), as opposed to a message that merely mentions it.
+SHELL_TEST_RE = re.compile(
+    r"(?:\btest|\[\[?)\s+(?:!\s+)?-[a-zA-Z]\s+['\"]?(?:/\.dockerenv|/run/\.containerenv)"
+    r"|\b(?:ls|stat|cat|grep|find|readlink|head|realpath)\b[^|;&]*"
+    r"(?:/\.dockerenv|/run/\.containerenv|/proc/(?:1|self)/cgroup)"
+)
 SHELL_SEPARATORS = re.compile(r"&&|\|\||[;|(){}`]|\$\(|\bthen\b|\bdo\b|\belse\b")
 
 
@@ -138,18 +161,31 @@ def _command_word(segment: str) -> str:
     return words[0].rsplit("/", 1)[-1] if words else ""
 
 
-def _shell_context(before: str) -> str:
-    """The command word of the simple command that ``before`` ends inside."""
+def _segment(before: str) -> tuple[str, re.Match[str] | None]:
+    """The text of the simple command that ``before`` ends inside, and the separator
+    before it."""
     cut = 0
     last: re.Match[str] | None = None
     for separator in SHELL_SEPARATORS.finditer(before):
         cut, last = separator.end(), separator
-    command = _command_word(before[cut:])
+    return before[cut:], last
+
+
+def _shell_context(before: str) -> str:
+    """The command word of the simple command that ``before`` ends inside."""
+    segment, last = _segment(before)
+    command = _command_word(segment)
     if last is not None and last.group() == "(":
         call = re.search(r"([A-Za-z_][\w.]*)\s*\($", before[: last.end()])
         if call:
             command = call.group(1).rsplit(".", 1)[-1]
     return command
+
+
+def shell_command_word(before: str) -> str:
+    """The command word of the simple shell command that the code ``before`` ends inside
+    (``curl`` for ``bash -c "$(curl -fsSL ``)."""
+    return _shell_context(before)
 
 
 def shell_line_probes(code: str) -> Iterator[tuple[str, int]]:
@@ -164,23 +200,62 @@ def shell_line_probes(code: str) -> Iterator[tuple[str, int]]:
         yield MARKERS[match.group()], match.start()
     for match in CGROUP_RE.finditer(code):
         command = _shell_context(code[: match.start()])
-        if command in PRINTERS:
+        if command in PURE_PRINTERS:
             continue
         if re.search(r"docker|kubepods|containerd|lxc", code):
             yield "cgroup", match.start()
     host = re.search(r"\$\(\s*hostname\s*\)|`hostname`|\$\{?HOSTNAME\}?", code)
     compares = re.search(r"(?:\s|\]|\[)(?:==?|!=|=~)\s|\bcase\b|\bgrep\b|-eq\b", code)
-    if host and compares and _shell_context(code[: host.start()]) not in PRINTERS:
+    if host and compares and _shell_context(code[: host.start()]) not in PURE_PRINTERS:
         yield "hostname", host.start()
-    is_docker = re.search(r"(?:^|[\s;&|(])(?:npx\s+)?(is-docker|is-inside-container)\b", code)
-    if is_docker:
-        yield "is-docker", is_docker.start(1)
+    for match in re.finditer(r"(?<![\w@/.-])(is-docker|is-inside-container)(?![\w.-])", code):
+        # the command itself (``is-docker && …``, ``npx is-docker``), not a word printed
+        # or a package being installed (``npm install is-docker``)
+        words = _segment(code[: match.start()])[0].split()
+        while words and (words[0] in {"if", "!", "then", "else", "elif", "while", "until",
+                                      "exec", "command"} or "=" in words[0]):
+            words.pop(0)
+        runner = [w for w in words if not w.startswith("-")]
+        if not runner or runner[0] in ("npx", "pnpx", "bunx") or runner[:2] in (
+            ["npm", "exec"], ["npm", "x"], ["pnpm", "dlx"], ["pnpm", "exec"], ["yarn", "dlx"],
+            ["yarn", "exec"],
+        ) or IS_DOCKER_IMPORT.search(code[: match.end() + 2]):
+            # (or imported by inline code: ``node -e "require('is-docker')()"``)
+            yield "is-docker", match.start(1)
+
+
+def heredoc_data_lines(lines: list[str]) -> set[int]:
+    """0-based indices of here-document body lines fed to a command that only stores or
+    prints them (``cat > start.sh <<EOF``): that text does not run now. Bodies fed to a
+    shell or an interpreter (``bash <<EOF``, Dockerfile ``RUN <<EOF``) stay code."""
+    data: set[int] = set()
+    index = 0
+    while index < len(lines):
+        code = strip_shell_comment(lines[index])
+        index += 1
+        for match in HEREDOC_RE.finditer(code):
+            if code[: match.start()].rstrip().endswith("<"):
+                continue  # ``<<<`` here-string
+            runs = _command_word(_segment(code[: match.start()])[0]) in HEREDOC_RUNNERS
+            strip_tabs, delimiter = match.group(1) == "-", match.group(3)
+            while index < len(lines):
+                body = lines[index]
+                index += 1
+                if (body.lstrip("\t") if strip_tabs else body) == delimiter:
+                    break
+                if not runs:
+                    data.add(index - 1)
+    return data
 
 
 def shell_probes(text: str, *, first_line: int = 1, skip_shebang: bool = True) -> list[Probe]:
     probes: list[Probe] = []
-    for offset, raw in enumerate(text.splitlines()):
+    lines = text.splitlines()
+    data = heredoc_data_lines(lines)
+    for offset, raw in enumerate(lines):
         if offset == 0 and skip_shebang and raw.startswith("#!"):
+            continue
+        if offset in data:
             continue
         code = strip_shell_comment(raw)
         for kind, column in shell_line_probes(code):
@@ -243,18 +318,69 @@ class _PythonVisitor(ast.NodeVisitor):
                 return True
         return False
 
+    def _shell_command(self, node: ast.AST) -> str | None:
+        """The command line when ``node`` is (part of) the command of a call that runs one
+        (``subprocess.run(["touch", "/.dockerenv"])``, ``os.system("test -f …")``)."""
+        call = next((p for p in reversed(self.stack[:-1]) if isinstance(p, ast.Call)), None)
+        if call is None or not call.args:
+            return None
+        name = _call_name(call)
+        if not (name.startswith(("subprocess.", "os.system", "os.popen"))
+                or name.rsplit(".", 1)[-1] in SHELL_CALLS):
+            return None
+        first = call.args[0]
+        if not any(n is node for n in ast.walk(first)):
+            return None
+        if isinstance(first, (ast.List, ast.Tuple)):
+            return " ".join(
+                e.value if isinstance(e, ast.Constant) and isinstance(e.value, str) else "X"
+                for e in first.elts
+            )
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        return None
+
+    def _counts(self, node: ast.Constant, value: str, kind: str) -> bool:
+        """Is this string a test of the marker (not a message, not a writer)?"""
+        if self._suppressed():
+            return False
+        command = self._shell_command(node)
+        if command is not None:
+            if kind == "cgroup":
+                # ``'docker' in check_output(['cat', '/proc/1/cgroup'])``: the docker test is
+                # in the Python statement (checked by the caller), not in the command
+                found = CGROUP_RE.search(command)
+                return found is not None and _shell_context(
+                    command[: found.start()]) not in PURE_PRINTERS
+            return any(k == kind for k, _ in shell_line_probes(command))
+        return not is_prose(value)
+
     def visit_Constant(self, node: ast.Constant) -> None:  # noqa: N802 - ast API
         if isinstance(node.value, str):
             value = node.value
-            for marker, kind in MARKERS.items():
-                if marker in value and not self._suppressed():
+            kinds = {MARKERS[m.group()] for m in MARKER_RE.finditer(value)}
+            for kind in sorted(kinds):
+                if self._counts(node, value, kind):
                     self._add(kind, node)
-            if CGROUP_RE.search(value) and not self._suppressed():
+            if value == ".dockerenv" and self._joined() and not self._suppressed():
+                self._add("dockerenv", node)  # os.path.join("/", ".dockerenv"), Path("/") / …
+            if CGROUP_RE.search(value) and self._counts(node, value, "cgroup"):
                 statement = self._statement_text(node)
                 if re.search(r"docker|kubepods|containerd|lxc", statement):
                     self._add("cgroup", node)
             if value in ("is-docker", "is_docker") and not self._suppressed():
                 self._add("is-docker", node)
+
+    def _joined(self) -> bool:
+        parents = self.stack[:-1]
+        if not parents:
+            return False
+        parent = parents[-1]
+        if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Div):
+            return True
+        return isinstance(parent, ast.Call) and _call_name(parent).rsplit(".", 1)[-1] in (
+            "join", "Path", "PurePath", "PosixPath", "PurePosixPath", "joinpath"
+        )
 
     def visit_Compare(self, node: ast.Compare) -> None:  # noqa: N802 - ast API
         names = {_call_name(n) for n in ast.walk(node) if isinstance(n, ast.Call)}
@@ -272,6 +398,51 @@ class _PythonVisitor(ast.NodeVisitor):
                 end = getattr(parent, "end_lineno", start) or start
                 return "\n".join(self.lines[start - 1 : end])
         return ""
+
+
+#: Calls (last name part) whose first argument is a command line.
+SHELL_CALLS = frozenset({
+    "system", "popen", "run", "call", "check_call", "check_output", "Popen", "getoutput",
+    "getstatusoutput", "execSync", "exec", "spawnSync", "spawn", "execFileSync", "system2",
+})
+
+
+def is_prose(value: str) -> bool:
+    """A string that mentions a marker among other words but is not a shell test of it
+    (``"needs /.dockerenv"``, ``"touch /.dockerenv"``): a message, not a probe."""
+    stripped = value.strip().strip("'\"`")
+    if not re.search(r"\s", stripped):
+        return False
+    return not SHELL_TEST_RE.search(stripped)
+
+
+def _literal_at(code: str, index: int) -> tuple[str, str] | None:
+    """``(string literal content, text before the literal)`` of the one-line string literal
+    (quoted with ', " or `) that contains ``index`` in ``code``, or ``None``."""
+    start = code.rfind("\n", 0, index) + 1
+    end = code.find("\n", index)
+    end = len(code) if end < 0 else end
+    quote: str | None = None
+    opened = 0
+    position = start
+    while position < end:
+        char = code[position]
+        if quote:
+            if char == "\\":
+                position += 2
+                continue
+            if char == quote:
+                if opened <= index < position:
+                    return code[opened:position], code[start : opened - 1]
+                quote = None
+        elif char in "'\"`":
+            quote, opened = char, position + 1
+        elif position > index:
+            return None
+        position += 1
+    if quote and opened <= index:
+        return code[opened:end], code[start : opened - 1]
+    return None
 
 
 def _writes(call: ast.Call) -> bool:
@@ -333,6 +504,18 @@ def _generic_probes(code: str, original: str) -> list[Probe]:
         last = call.rsplit(".", 1)[-1]
         if call in PRINTERS or last in PRINTERS or call in WRITERS or last in WRITERS:
             continue
+        line_start = code.rfind("\n", 0, match.start()) + 1
+        macro = re.match(r"\s*(@\w+)\s", code[line_start : match.start()])
+        if macro and macro.group(1) in PRINTERS:
+            continue  # Julia ``@info "…/.dockerenv…"`` (a macro call without parentheses)
+        literal = _literal_at(code, match.start())
+        if literal is not None:
+            if last in SHELL_CALLS or re.search(r"\brun\($", literal[1].rstrip()):
+                # a command line: judged as shell (``system("touch /.dockerenv")`` writes)
+                if not any(k == MARKERS[match.group()] for k, _ in shell_line_probes(literal[0])):
+                    continue
+            elif is_prose(literal[0]):
+                continue
         statement_end = code.find("\n", match.end())
         end = statement_end if statement_end > 0 else len(code)
         statement = code[max(0, match.start() - 200) : end]
@@ -363,12 +546,9 @@ def js_probes(text: str) -> list[Probe]:
     code = _blank_comments(text, line_starts=("//",), block=("/*", "*/"))
     probes = _generic_probes(code, text)
     lines = text.splitlines()
-    for match in re.finditer(
-        r"""(?:require\s*\(\s*|from\s+|import\s*\(\s*)['"](is-docker|is-inside-container)['"]""",
-        code,
-    ):
-        line = code.count("\n", 0, match.start()) + 1
-        column = match.start() - (code.rfind("\n", 0, match.start()) + 1) + 1
+    for match in IS_DOCKER_IMPORT.finditer(code):
+        line = code.count("\n", 0, match.start(1)) + 1
+        column = match.start(1) - (code.rfind("\n", 0, match.start(1)) + 1) + 1
         probes.append(Probe("is-docker", line, column, lines[line - 1].strip()))
     return probes
 
@@ -385,7 +565,7 @@ def makefile_probes(text: str) -> list[Probe]:
             continue
         code = raw.split("#", 1)[0]
         for match in MARKER_RE.finditer(code):
-            if "$(info" in code[: match.start()] or "$(warning" in code[: match.start()]:
+            if re.search(r"\$\((?:info|warning|error)\s", code[: match.start()]):
                 continue
             probes.append(Probe(MARKERS[match.group()], number, match.start() + 1, raw.strip()))
         shell = re.search(r"\$\(shell\s+(.*)\)", code)
@@ -424,16 +604,43 @@ def notebook_code(text: str) -> list[tuple[int, str]]:
     return out
 
 
+def _notebook_line(lines: list[str], start: int, code_line: str) -> int:
+    """The line of the .ipynb file holding ``code_line`` of a cell whose source starts on
+    line ``start`` (1-based): nbformat writes each source line as its own JSON string."""
+    needle = json.dumps(code_line)[1:-1].strip()
+    if needle:
+        for index in range(start - 1, len(lines)):
+            if needle in lines[index]:
+                return index + 1
+    return start
+
+
+def _ipython_line(line: str) -> str:
+    """An IPython source line as plain Python: ``!cmd`` becomes a shell call (so that the
+    command is judged as shell), other magics are commented out."""
+    stripped = line.lstrip()
+    indent = line[: len(line) - len(stripped)]
+    if stripped.startswith("!"):
+        return f"{indent}get_ipython().system({stripped.lstrip('!')!r})"
+    if stripped.startswith("%"):
+        return f"{indent}#{stripped}"
+    return line
+
+
 def notebook_probes(text: str) -> list[Probe]:
     probes: list[Probe] = []
+    lines = text.splitlines()
     for start, source in notebook_code(text):
-        magic_free = "\n".join(
-            ("#" + line) if line.lstrip().startswith(("%", "!")) and "dockerenv" not in line
-            else line.lstrip()[1:] if line.lstrip().startswith("!") else line
-            for line in source.split("\n")
-        )
-        for probe in python_probes(magic_free):
-            probes.append(Probe(probe.kind, start, 1, probe.text))
+        source_lines = source.split("\n")
+        if re.match(r"%%(?:bash|sh|script\s+(?:ba)?sh)\b", source_lines[0].strip()):
+            # a shell cell: line 1 is the magic, the rest is shell
+            found = shell_probes("\n".join(["", *source_lines[1:]]), skip_shebang=False)
+        else:
+            found = python_probes("\n".join(_ipython_line(line) for line in source_lines))
+        for probe in found:
+            code_line = source_lines[probe.line - 1] if probe.line <= len(source_lines) else ""
+            line = _notebook_line(lines, start, code_line)
+            probes.append(Probe(probe.kind, line, 1, probe.text))
     return probes
 
 

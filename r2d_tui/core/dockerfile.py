@@ -49,7 +49,7 @@ def parse(text: str) -> list[Stage]:
     return stages
 
 
-def _stage_ref(reference: str, stages: list[Stage]) -> int | None:
+def stage_ref(reference: str, stages: list[Stage]) -> int | None:
     reference = reference.strip().lower()
     if reference.isdigit():
         index = int(reference)
@@ -63,16 +63,16 @@ def _stage_ref(reference: str, stages: list[Stage]) -> int | None:
 def dependencies(stage: Stage, stages: list[Stage]) -> set[int]:
     """Indices of the stages ``stage`` builds on (FROM, COPY --from, RUN --mount=from)."""
     found: set[int] = set()
-    base = _stage_ref(stage.base, stages[: stage.index])
+    base = stage_ref(stage.base, stages[: stage.index])
     if base is not None:
         found.add(base)
     for instruction in stage.instructions:
         for match in re.finditer(r"--from=([^\s,]+)", instruction.argument):
-            ref = _stage_ref(match.group(1), stages)
+            ref = stage_ref(match.group(1), stages)
             if ref is not None:
                 found.add(ref)
         for match in re.finditer(r"--mount=[^\s]*\bfrom=([^\s,]+)", instruction.argument):
-            ref = _stage_ref(match.group(1), stages)
+            ref = stage_ref(match.group(1), stages)
             if ref is not None:
                 found.add(ref)
     return found

@@ -52,10 +52,16 @@ class Buffer:
     format: TextFormat
     disk_text: str | None
     """The text as last read from or written to disk (``None`` for a new file)."""
+    disk_format: TextFormat | None = None
+    """The on-disk format while :meth:`Workspace.set_format` has changed ``format`` and the
+    change is not saved yet (``None``: ``format`` is the on-disk format)."""
 
     @property
     def dirty(self) -> bool:
-        return self.text != self.disk_text
+        """Unsaved changes: the text, or the format (line endings, encoding, BOM)."""
+        return self.text != self.disk_text or (
+            self.disk_format is not None and self.format != self.disk_format
+        )
 
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -264,6 +270,18 @@ class Workspace:
         with self._lock:
             self.open(rel).text = text
 
+    def set_format(self, rel: str, fmt: TextFormat) -> None:
+        """Save ``rel`` in format ``fmt`` from now on (opening it first if needed).
+
+        Until the next save the buffer is dirty when ``fmt`` differs from the on-disk
+        format, so renders and checks see the bytes the save will write.
+        """
+        with self._lock:
+            buffer = self.open(rel)
+            if buffer.disk_format is None:
+                buffer.disk_format = buffer.format
+            buffer.format = fmt
+
     def revert(self, rel: str) -> None:
         """Drop unsaved edits of ``rel``."""
         with self._lock:
@@ -324,6 +342,7 @@ class Workspace:
             except OSError as error:
                 raise WorkspaceError(f"{rel}: not saved: {error.strerror or error}") from error
             buffer.disk_text = buffer.text
+            buffer.disk_format = None
             return path
 
     # -- what repo2docker would read -----------------------------------------------------

@@ -13,6 +13,8 @@ Every slow call is a named worker, so typing never waits on repo2docker or Docke
 * ``build`` (exclusive): ``run_build`` of the files on disk; a new build cancels the
   running one, whose process group the core kills.
 * ``engine``: one ``engine_status()`` probe for the status bar.
+* ``fix-hint`` (exclusive): plan the selected finding's machine fix, so the detail line can
+  say whether ctrl+f applies one (an environment.yml parse can take tens of milliseconds).
 * ``watcher``: ``watch_changes`` on the repository, for edits made outside the app.
 
 Workers report back with the messages of :mod:`r2d_tui.app.messages`; the handlers are
@@ -34,7 +36,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from r2d_tui.app.commands import MAIN_COMMANDS, bindings
+from r2d_tui.app.commands import MAIN_COMMANDS, bindings, command_key
 from r2d_tui.app.messages import (
     Analysed,
     BuildEnded,
@@ -54,6 +56,7 @@ from r2d_tui.core.build import BuildResult, BuildSpec, default_tag, engine_statu
 from r2d_tui.core.checks import run_checks
 from r2d_tui.core.detection import Detection, detect
 from r2d_tui.core.findings import Finding
+from r2d_tui.core.fixes import FileFix, apply_fixes, fixable, plan_fixes
 from r2d_tui.core.render import RenderResult, options_for_build, render, render_saved
 from r2d_tui.core.workspace import Workspace, WorkspaceError
 
@@ -87,6 +90,8 @@ class MainScreen(Screen[None]):
     """Findings of the latest analysis."""
     selected_finding: var[Finding | None] = var(None)
     """The finding under the diagnostics cursor."""
+    fix_hint: var[str | None] = var(None)
+    """How to apply the selected finding's machine fix, when it has one that changes text."""
     analysed: var[bool] = var(False)
     """True once the first analysis finished."""
     watching: var[bool] = var(False)
@@ -132,7 +137,7 @@ class MainScreen(Screen[None]):
                 yield FileInfo(id="file-info").data_bind(
                     path=MainScreen.highlighted_path, detection=MainScreen.detection
                 )
-            yield EnvEditor(id="editor")
+            yield EnvEditor(id="editor").data_bind(findings=MainScreen.findings)
             yield DockerfilePreview(id="preview").data_bind(
                 result=MainScreen.render_result,
                 dirty=MainScreen.rendered_dirty,
@@ -142,7 +147,9 @@ class MainScreen(Screen[None]):
             with TabPane("Problems", id="problems-tab"):
                 yield DiagnosticsTable(id="diagnostics").data_bind(findings=MainScreen.findings)
                 yield FindingDetail(id="finding-detail").data_bind(
-                    finding=MainScreen.selected_finding, analysed=MainScreen.analysed
+                    finding=MainScreen.selected_finding,
+                    analysed=MainScreen.analysed,
+                    fix_hint=MainScreen.fix_hint,
                 )
             with TabPane("Build", id="build-tab"):
                 yield BuildPanel(id="build").data_bind(building=MainScreen.building)
@@ -203,6 +210,31 @@ class MainScreen(Screen[None]):
         self.diagnostics.display = bool(findings)
         label = f"Problems ({len(findings)})" if findings else "Problems"
         self.bottom.get_tab("problems-tab").label = label
+        self._update_fix_hint()
+        self.refresh_bindings()
+
+    def watch_selected_finding(self) -> None:
+        self._update_fix_hint()
+
+    def _update_fix_hint(self) -> None:
+        """Find out, off the event loop, whether the selected finding's fix changes text."""
+        self.fix_hint = None
+        finding = self.selected_finding
+        if finding is not None and fixable(finding):
+            self.plan_fix_hint(finding)
+
+    @work(thread=True, exclusive=True, group="fix-hint", exit_on_error=False,
+          description="plan a fix")
+    def plan_fix_hint(self, finding: Finding) -> None:
+        """Plan ``finding``'s fix (a YAML parse can take a while) and show how to apply it."""
+        plan = plan_fixes(self.workspace, [finding])
+        if plan:
+            hint = f"press {command_key('fix')} to {'; '.join(plan[0].descriptions)}"
+            self.app.call_from_thread(self._show_fix_hint, finding, hint)
+
+    def _show_fix_hint(self, finding: Finding, hint: str) -> None:
+        if self.selected_finding == finding:
+            self.fix_hint = hint
 
     def watch_building(self) -> None:
         self.refresh_bindings()
@@ -220,6 +252,8 @@ class MainScreen(Screen[None]):
             return self.building
         if action in ("save", "revert"):
             return None if self.current_path is None else True
+        if action == "fix":
+            return any(fixable(finding) for finding in self.findings)
         return True
 
     # -- opening and editing -------------------------------------------------------------------
@@ -379,6 +413,55 @@ class MainScreen(Screen[None]):
         self.editor.replace_text(buffer.text)
         self._sync_files()
         self.refresh_analysis(immediate=True)
+
+    # -- machine fixes ----------------------------------------------------------------------
+    def action_fix(self) -> None:
+        """Apply the machine fix of the selected problem (with the problems table focused)
+        or of every fixable problem in the open file, to the editor buffers (not saved)."""
+        targets = self._fix_targets()
+        plan = plan_fixes(self.workspace, targets) if targets else []
+        if not plan:
+            self.notify(
+                "No machine fix here: the problem needs a hand edit (F1 on it explains)."
+                if not targets
+                else "The machine fix cannot change this safely: edit it by hand (F1 explains).",
+                severity="warning", markup=False, timeout=4,
+            )
+            return
+        focused = self.focused
+        fixed = [fix for fix in plan if self._apply_fix(fix)]
+        if focused is not None and focused is not self.editor:
+            focused.focus()
+        if fixed:
+            self.notify(
+                "Fixed " + "\n".join(fix.summary() for fix in fixed)
+                + "\nNot saved yet: ctrl+s saves.",
+                markup=False, timeout=5,
+            )
+
+    def _fix_targets(self) -> list[Finding]:
+        """The findings ctrl+f fixes: the selected one when the problems table has the focus,
+        else the open file's fixable ones, else the selected one."""
+        selected = [f for f in (self.selected_finding,) if f is not None and fixable(f)]
+        if self.diagnostics.has_focus:
+            return selected
+        here = [f for f in self.findings if f.path == self.current_path and fixable(f)]
+        return here or selected
+
+    def _apply_fix(self, fix: FileFix) -> bool:
+        """Apply one planned fix to its buffer and show it in the editor."""
+        if fix.path != self.current_path:
+            self.open_file(fix.path)
+            if self.current_path != fix.path:
+                return False
+        if not apply_fixes(self.workspace, [fix], save=False):
+            return False
+        text = self.workspace.text(fix.path)
+        if text is not None:
+            self.editor.apply_text(text)
+        self._sync_files()
+        self.refresh_analysis()
+        return True
 
     # -- building ---------------------------------------------------------------------------
     def action_build(self) -> None:

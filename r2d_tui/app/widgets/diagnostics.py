@@ -152,8 +152,13 @@ class FindingDetail(Static):
     """The finding under the diagnostics cursor."""
     analysed: reactive[bool] = reactive(False)
     """False until the first analysis finished (so "no problems" is not said too early)."""
+    fix_hint: reactive[str | None] = reactive(None)
+    """How to apply the finding's machine fix (``press Ctrl+F to …``), if it has one."""
 
     def watch_finding(self) -> None:
+        self._show()
+
+    def watch_fix_hint(self) -> None:
         self._show()
 
     def watch_analysed(self) -> None:
@@ -175,6 +180,8 @@ class FindingDetail(Static):
         ]
         if finding.fix:
             parts += [("  Fix: ", "bold $text-success"), finding.fix]
+        if self.fix_hint:
+            parts += [("  fixable: ", "bold $text-success"), self.fix_hint]
         if finding.chain:
             parts += [("  via ", "$text-muted"), (" → ".join(finding.chain), "$text-muted")]
         parts.append(("  (F1 explains)", "$text-muted"))

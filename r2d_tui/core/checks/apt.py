@@ -14,8 +14,15 @@ from collections.abc import Iterator
 from r2d_tui.core.checks import CheckContext, rule
 from r2d_tui.core.findings import Finding, Severity
 
-#: A Debian package name, optionally with :arch and =version.
-PACKAGE = re.compile(r"^[a-z0-9][a-z0-9.+-]+(?::[a-z0-9-]+)?(?:=[A-Za-z0-9.+~:_-]+)?$")
+#: A Debian package name, optionally with :arch, and =version (apt allows a trailing * glob)
+#: or /release (``vim/jammy-backports``).
+ARCHITECTURES = (
+    "amd64|arm64|armhf|armel|i386|ppc64el|s390x|riscv64|mips64el|all|any|native"
+)
+PACKAGE = re.compile(
+    rf"^[a-z0-9][a-z0-9.+-]+(?::(?:{ARCHITECTURES}))?"
+    r"(?:=[A-Za-z0-9.+~:_*-]+|/[a-z0-9.+-]+)?$"
+)
 COMMAND_WORDS = frozenset({"sudo", "apt", "apt-get", "aptitude", "install", "add-apt-repository"})
 
 
@@ -54,11 +61,29 @@ def apt_txt_invalid_line(context: CheckContext) -> Iterator[Finding]:
             continue
         column = raw.find(line) + 1 if line in raw else 1
         names = package_names(line)
-        if len(line.split()) > 1:
+        words = line.split()
+        severity = None
+        if len(words) > 1 and all(
+            PACKAGE.match(word) and word not in COMMAND_WORDS for word in words
+        ):
+            # 'vim git': repo2docker pastes the line into apt-get install unchanged, so
+            # this happens to install both; it is still not the format (a warning).
+            message = f"{line!r} holds several package names: write one per line"
+            fix = "put each package on its own line"
+            severity = Severity.WARNING
+        elif all(word.startswith("-") for word in words):
+            # '--no-install-recommends': passes repo2docker's check and becomes an option of
+            # its apt-get install, which works, but lists no package (a warning).
+            message = f"{line!r} is an apt-get option, not a package name"
+            fix = "delete this line (repo2docker runs apt-get install --yes itself)"
+            severity = Severity.WARNING
+        elif len(words) > 1:
             message = f"{line!r} is not a package name: one package per line"
             fix = ("replace with: " + ", ".join(names)) if names else "delete this line"
         else:
             message = f"{line!r} is not a valid Ubuntu package name (lower-case letters, " \
                 "digits, '.', '+', '-')"
             fix = f"use {line.lower()!r}" if PACKAGE.match(line.lower()) else "fix the name"
-        yield apt_txt_invalid_line.finding(path, number, column, message, fix=fix)
+        yield apt_txt_invalid_line.finding(
+            path, number, column, message, fix=fix, severity=severity
+        )

@@ -15,13 +15,18 @@ from r2d_tui.core.checks import CheckContext, rule
 from r2d_tui.core.findings import Finding, Severity
 
 #: Files where a UTF-8 BOM changes what repo2docker does (not only cosmetic).
+#: (A Dockerfile is not here: BuildKit strips a UTF-8 BOM, verified with docker buildx.)
 BOM_BREAKS = {
     "runtime.txt": "repo2docker does not recognise the runtime and silently uses its default",
     "apt.txt": "the first package name is invalid and the build fails",
     "postBuild": "the #! line is not recognised, so /bin/sh runs the script",
-    "start": "the #! line is not recognised, so /bin/sh runs the script",
-    "Dockerfile": "the first instruction may not be recognised",
+    "start": (
+        "the #! line is not recognised, so the entrypoint cannot run it ('Exec format "
+        "error') and the container does not start"
+    ),
 }
+#: Files read by pip, which decodes UTF-8 and UTF-16 byte-order marks itself.
+READ_BY_PIP = frozenset({"requirements.txt", "requirements3.txt"})
 
 
 @rule(
@@ -43,6 +48,14 @@ def utf8_bom(context: CheckContext) -> Iterator[Finding]:
             continue
         name = PurePosixPath(path).name
         if source.format.encoding != "utf-8":
+            if name in READ_BY_PIP:
+                yield utf8_bom.finding(
+                    path, 1, 1,
+                    f"{path} is {source.format.encoding.upper()}: pip decodes it, but other "
+                    "tools expect UTF-8",
+                    severity=Severity.WARNING, fix="save it as UTF-8 (without BOM)",
+                )
+                continue
             yield utf8_bom.finding(
                 path, 1, 1,
                 f"{path} is {source.format.encoding.upper()}: repo2docker reads UTF-8 and "

@@ -21,8 +21,10 @@ MAX_PARSE_BYTES = 2 * 1024 * 1024
 #: repo2docker's own pattern (repo2docker.buildpacks.conda.PYTHON_REGEX), matched at the start.
 REPO2DOCKER_PYTHON = re.compile(r"python\s*=+\s*([\d\.]*)")
 
-#: A conda match spec whose package is Python itself (python, python3.12, "python >=3.9").
-PYTHON_SPEC = re.compile(r"^\s*python(?:\d+(?:\.\d+)*)?(?![\w-])")
+#: A conda match spec whose package is Python itself (python, python3.12, "python >=3.9",
+#: conda-forge::python=3.11, Python=3.11). repo2docker's regex is case-sensitive and anchored
+#: at the start, so a channel prefix or a capital P already hides the version from it.
+PYTHON_SPEC = re.compile(r"^\s*(?:[\w.-]+::)?python(?:\d+(?:\.\d+)*)?(?![\w.-])", re.I)
 
 #: Packages that exist only for macOS or Windows on conda channels (or PyPI wheels).
 PLATFORM_ONLY = {
@@ -46,6 +48,11 @@ PLATFORM_ONLY = {
     "pyreadline": "Windows",
     "pyreadline3": "Windows",
     "windows-curses": "Windows",
+    "python.app": "macOS",
+    "applaunchservices": "macOS",
+    "appscript": "macOS",
+    "console_shortcut": "Windows",
+    "powershell_shortcut": "Windows",
 }
 PLATFORM_ONLY_PATTERNS = (
     (re.compile(r"^pyobjc-framework-"), "macOS"),
@@ -57,7 +64,24 @@ PLATFORM_ONLY_PATTERNS = (
     (re.compile(r"^msys2-"), "Windows"),
 )
 #: Pure-Python packages that install anywhere from PyPI (no false alarm in pip: sections).
-PIP_PORTABLE = frozenset({"appnope", "pywin32-ctypes", "pyreadline3", "win-inet-pton"})
+PIP_PORTABLE = frozenset({
+    "appnope", "pywin32-ctypes", "pyreadline", "pyreadline3", "win-inet-pton", "win_inet_pton",
+    "wincertstore", "win-unicode-console", "win_unicode_console",
+})
+
+
+def _skipped_on_linux(spec: str) -> bool:
+    """A pip requirement whose environment marker is false on Linux (pip skips it)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    if ";" not in spec:
+        return False
+    try:
+        marker = Requirement(spec).marker
+    except InvalidRequirement:
+        return False
+    linux = {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"}
+    return marker is not None and not marker.evaluate(linux)
 
 
 @dataclass(frozen=True)
@@ -108,8 +132,9 @@ def parse(context: CheckContext, path: str) -> EnvFile | tuple[int, int, str] | 
     source = context.source(path)
     if source is None or source.text is None or len(source.raw) > MAX_PARSE_BYTES:
         return None
+    # Duplicate keys are an error, as for repo2docker (its YAML() raises DuplicateKeyError
+    # and the render fails), so they are reported as invalid-yaml at the duplicate key.
     yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = True
     try:
         data = yaml.load(source.text)
     except MarkedYAMLError as error:
@@ -245,8 +270,30 @@ def empty_environment_yml(context: CheckContext) -> Iterator[Finding]:
         )
 
 
-def _python_specs(parsed: EnvFile) -> list[Dependency]:
-    return [d for d in parsed.dependencies if not d.pip and PYTHON_SPEC.match(d.spec)]
+def _python_specs(parsed: EnvFile, *, pip: bool = False) -> list[Dependency]:
+    """Python constraints among the conda dependencies (or, with ``pip``, the pip: list)."""
+    return [d for d in parsed.dependencies if d.pip == pip and PYTHON_SPEC.match(d.spec)]
+
+
+def _read_by_repo2docker(parsed: EnvFile) -> tuple[Dependency, str] | None:
+    """The dependency repo2docker takes the Python version from, and the version it reads.
+
+    Mirrors ``CondaBuildPack.python_version``: the first *string* entry of ``dependencies``
+    that ``PYTHON_REGEX.match``es (pip: entries are never looked at), as written.
+    """
+    for dependency in parsed.dependencies:
+        if dependency.pip:
+            continue
+        match = REPO2DOCKER_PYTHON.match(dependency.spec)
+        if match:
+            return dependency, match.group(1)
+    return None
+
+
+def _major_minor(version: str) -> str:
+    """What repo2docker makes of the version it read ('3.10.*' → '3.10', '3.*' → '3.')."""
+    parts = version.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 else version
 
 
 @rule(
@@ -255,23 +302,117 @@ def _python_specs(parsed: EnvFile) -> list[Dependency]:
     Severity.WARNING,
     "a Python constraint repo2docker does not read",
     "repo2docker reads the Python version from environment.yml only in the form "
-    "python=X.Y (or python==X.Y). Ranges (python>=3.10, python<3.13, python~=3.11), a space "
-    "(python 3.11) or python3.12 are not understood: repo2docker builds its default Python "
-    "environment and conda then has to re-solve it against your constraint, which is slow "
-    "and can fail or pick an unexpected version. Pin python=X.Y.",
+    "python=X.Y (or python==X.Y), as a conda dependency. Ranges (python>=3.10, "
+    "python<3.13, python~=3.11), a space (python 3.11), python3.12, a channel prefix "
+    "(conda-forge::python=3.11) or Python=3.11 are not understood: repo2docker builds its "
+    "default Python environment and conda then has to re-solve it against your "
+    "constraint, which is slow and can fail or pick an unexpected version. 'python=3.*' "
+    "is read as Python '3.' and the render fails. 'python=3.9' under pip: is never read, "
+    "and pip cannot install Python, so that install fails. Pin python=X.Y.",
     "environment.yml",
 )
 def python_version_unrecognized(context: CheckContext) -> Iterator[Finding]:
+    yield from _environment_unrecognized(context)
+    yield from _requirements_python(context)
+    yield from _pipfile_unrecognized(context)
+
+
+#: A requirements.txt line that asks pip for Python itself (python==3.10, Python >= 3.9).
+REQUIREMENT_PYTHON = re.compile(r"^python\s*(?:[=<>!~;\[]|$)", re.I)
+#: What PipfileBuildPack.python_version accepts (``VERSION_PAT.match``).
+PIPFILE_VERSION = re.compile(r"\d+(\.\d+)*")
+
+
+def _requirements_python(context: CheckContext) -> Iterator[Finding]:
+    """'python==3.10' in requirements.txt: repo2docker does not read it, pip cannot install
+    it (no such distribution), so the install fails."""
+    from r2d_tui.core.checks.requirements import logical_lines, requirement_files
+
+    used = context.python_version() or context.default_python()
+    for path in requirement_files(context):
+        for line, column, content in logical_lines((context.text(path) or "").lstrip("\ufeff")):
+            if REQUIREMENT_PYTHON.match(content):
+                yield python_version_unrecognized.finding(
+                    path, line, column,
+                    f"{content!r} in {path} does not set the Python version (repo2docker "
+                    f"builds Python {used}), and pip cannot install Python: the install fails",
+                    severity=Severity.ERROR,
+                    fix="delete it and put python-X.Y in runtime.txt",
+                )
+
+
+def _pipfile_unrecognized(context: CheckContext) -> Iterator[Finding]:
+    """A Pipfile [requires] python_version that PipfileBuildPack cannot read ('>=3.9')."""
+    key = _pipfile_python_key(context)
+    if key is None:
+        return
+    path, line, column, value = key
+    if PIPFILE_VERSION.match(value):
+        return
+    used = context.python_version() or context.default_python()
+    yield python_version_unrecognized.finding(
+        path, line, column,
+        f"repo2docker does not read python_version {value!r}: it builds Python {used} "
+        "instead; write python_version = \"X.Y\"",
+        fix='python_version = "X.Y"',
+    )
+
+
+def _pipfile_python_key(context: CheckContext) -> tuple[str, int, int, str] | None:
+    """(path, line, column, value) of the Python version the Pipfile buildpack reads."""
+    import tomllib
+
+    if context.detection.buildpack != "pipfile":
+        return None
+    path = context.present("Pipfile")
+    if path is None or not context.used(path):
+        return None
+    text = context.text(path) or ""
+    try:
+        requires = tomllib.loads(text).get("requires", {})
+    except tomllib.TOMLDecodeError:
+        return None
+    for key in ("python_full_version", "python_version"):
+        value = requires.get(key) if isinstance(requires, dict) else None
+        if isinstance(value, str):
+            for number, raw in enumerate(text.splitlines(), start=1):
+                match = re.match(rf"\s*{key}\s*=\s*[\"']?", raw)
+                if match:
+                    return path, number, match.end() + 1, value
+            return path, 1, 1, value
+    return None
+
+
+def _environment_unrecognized(context: CheckContext) -> Iterator[Finding]:
     parsed = _parsed(context)
     if parsed is None:
         return
     used = context.python_version() or context.default_python()
+    for dependency in _python_specs(parsed, pip=True):
+        spec = dependency.spec.strip()
+        yield python_version_unrecognized.finding(
+            parsed.path, dependency.line, dependency.column,
+            f"{spec!r} is under pip:, where repo2docker does not read it (it uses Python "
+            f"{used}) and pip cannot install Python: the pip install fails",
+            severity=Severity.ERROR,
+            fix="move it to the conda dependencies as python=X.Y",
+        )
+    read = _read_by_repo2docker(parsed)
+    if read is not None:
+        dependency, version = read
+        if version and _major_minor(version).endswith("."):
+            # python=3.* → '3.' → repo2docker's semver parse raises while rendering
+            spec = dependency.spec.strip()
+            yield python_version_unrecognized.finding(
+                parsed.path, dependency.line, dependency.column,
+                f"repo2docker reads {spec!r} as Python {_major_minor(version)!r} and fails "
+                "to render; write python=X.Y",
+                severity=Severity.ERROR, fix="pin the version as python=X.Y (e.g. python=3.12)",
+            )
+        return  # otherwise repo2docker reads this one (it stops at the first match)
     for dependency in _python_specs(parsed):
         spec = dependency.spec.strip()
-        match = REPO2DOCKER_PYTHON.match(spec)
-        if match and match.group(1):
-            return  # repo2docker reads this one (it stops at the first match)
-        if re.fullmatch(r"python", spec):
+        if re.fullmatch(r"(?:[\w.-]+::)?python", spec):
             continue  # plain 'python': no version at all (python-version-unpinned)
         yield python_version_unrecognized.finding(
             parsed.path,
@@ -292,7 +433,8 @@ def python_version_unrecognized(context: CheckContext) -> Iterator[Finding]:
     "Without a Python version (python=X.Y in environment.yml, python-X.Y in runtime.txt, "
     "python_version in a Pipfile, or requires-python in pyproject.toml), repo2docker uses "
     "its current default, which it says 'will change in the future'. A rebuild after a "
-    "repo2docker upgrade can then get a different Python and break your environment.",
+    "repo2docker upgrade can then get a different Python and break your environment. "
+    "A major version alone (python=3, python-3) also means the current default.",
     "python",
 )
 def python_version_unpinned(context: CheckContext) -> Iterator[Finding]:
@@ -300,38 +442,83 @@ def python_version_unpinned(context: CheckContext) -> Iterator[Finding]:
     result = detection.render
     if detection.buildpack not in ("conda", "python", "pipfile") or result is None:
         return
-    if not any("Python version unspecified" in note for note in result.notes):
-        return
     used = context.python_version() or context.default_python()
+    message = (
+        f"no Python version pinned: repo2docker uses its current default, Python {used}, "
+        "which will change in a future release"
+    )
     if detection.buildpack == "conda":
         parsed = _parsed(context)
         if parsed is None:
             return
+        read = _read_by_repo2docker(parsed)
+        if read is not None and re.fullmatch(r"\d+", read[1]):
+            # python=3: repo2docker maps a bare major version to its moving default, silently
+            dependency = read[0]
+            yield python_version_unpinned.finding(
+                parsed.path, dependency.line, dependency.column,
+                f"{dependency.spec.strip()!r} gives repo2docker's current default, Python "
+                f"{used}, which will change in a future release",
+                fix=f"pin the minor version: python={used}",
+            )
+            return
+        if not any("Python version unspecified" in note for note in result.notes):
+            return
         specs = _python_specs(parsed)
-        if any(d.spec.strip() != "python" for d in specs):
+        if _python_specs(parsed, pip=True) or any(
+            not re.fullmatch(r"(?:[\w.-]+::)?python", d.spec.strip()) for d in specs
+        ):
             return  # an unrecognised constraint: python-version-unrecognized
-        line = specs[0].line if specs else (parsed.dependencies_line or 1)
+        line, column = (specs[0].line, specs[0].column) if specs else (
+            parsed.dependencies_line or 1, 1
+        )
         yield python_version_unpinned.finding(
-            parsed.path, line, 1,
-            f"no Python version pinned: repo2docker uses its current default, Python {used}, "
-            "which will change in a future release",
-            fix=f"add python={used} to the dependencies",
+            parsed.path, line, column, message, fix=f"add python={used} to the dependencies",
         )
         return
-    if detection.buildpack == "python" and context.present("runtime.txt"):
-        return  # runtime.txt rules explain it
+    if not any("Python version unspecified" in note for note in result.notes):
+        return
+    if detection.buildpack == "python":
+        runtime = context.present("runtime.txt")
+        if runtime is not None:
+            text = (context.text(runtime) or "").strip()
+            if re.fullmatch(r"python-\d+", text):
+                yield python_version_unpinned.finding(
+                    runtime, 1, 1,
+                    f"{text!r} gives repo2docker's current default, Python {used}, which "
+                    "will change in a future release",
+                    fix=f"pin the minor version: python-{used}",
+                )
+            return  # otherwise the runtime.txt rules explain it
+        if _requires_python(context):
+            return  # pyproject.toml's requires-python picks the version
+    if detection.buildpack == "pipfile" and _pipfile_python_key(context) is not None:
+        return  # a python_version it cannot read: python-version-unrecognized
+    if detection.buildpack == "python" and any(
+        f.severity == Severity.ERROR for f in _requirements_python(context)
+    ):
+        return  # 'python==3.10' in requirements.txt: python-version-unrecognized
     path = detection.deciding_files[0] if detection.deciding_files else None
     if path is None:
         return
     hint = "runtime.txt (python-X.Y)" if detection.buildpack == "python" else (
         "[requires] python_version in the Pipfile"
     )
-    yield python_version_unpinned.finding(
-        path, 1, 1,
-        f"no Python version pinned: repo2docker uses its current default, Python {used}, "
-        "which will change in a future release",
-        fix=f"pin it with {hint}",
-    )
+    yield python_version_unpinned.finding(path, 1, 1, message, fix=f"pin it with {hint}")
+
+
+def _requires_python(context: CheckContext) -> bool:
+    """Does a root pyproject.toml that repo2docker reads give ``requires-python``?"""
+    import tomllib
+
+    if context.detection.config_dir or "pyproject.toml" not in context.workspace.env_files():
+        return False
+    try:
+        data = tomllib.loads(context.text("pyproject.toml") or "")
+    except tomllib.TOMLDecodeError:
+        return False
+    project = data.get("project")
+    return isinstance(project, dict) and "requires-python" in project
 
 
 BUILD_STRING = re.compile(r"^(?P<name>[^=\s<>!~]+)=(?P<version>[^=\s]+)=(?P<build>[^=\s]+)$")
@@ -357,7 +544,7 @@ def conda_export_build_strings(context: CheckContext) -> Iterator[Finding]:
         if dependency.pip:
             continue
         match = BUILD_STRING.match(dependency.spec.strip())
-        if match:
+        if match and "*" not in match.group("build"):  # 'pkg=1.2=*' is no export pin
             yield conda_export_build_strings.finding(
                 parsed.path,
                 dependency.line,
@@ -385,7 +572,7 @@ def platform_specific_package(context: CheckContext) -> Iterator[Finding]:
         return
     for dependency in parsed.dependencies:
         name = dependency.name
-        if dependency.pip and name in PIP_PORTABLE:
+        if dependency.pip and (name in PIP_PORTABLE or _skipped_on_linux(dependency.spec)):
             continue
         platform = PLATFORM_ONLY.get(name)
         if platform is None:
@@ -408,9 +595,11 @@ def platform_specific_package(context: CheckContext) -> Iterator[Finding]:
     Severity.WARNING,
     "a pip: subsection without pip in the dependencies",
     "conda installs the packages of a 'pip:' subsection with the environment's own pip. "
-    "When pip itself is not listed in the dependencies, conda warns and the pip packages "
-    "may be installed with a different pip, or not at all. Add '- pip' to the "
-    "dependencies.",
+    "When pip itself is not listed in the dependencies, conda warns ('Conda may not use "
+    "the correct pip') and, in a fresh environment, the pip packages may be installed "
+    "with a different pip, or not at all. repo2docker's base environment happens to have "
+    "pip, so a Binder build usually works, but the file does not work elsewhere. Add "
+    "'- pip' to the dependencies.",
     "environment.yml",
 )
 def pip_without_pip(context: CheckContext) -> Iterator[Finding]:

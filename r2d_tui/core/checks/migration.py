@@ -17,24 +17,30 @@ reported as ``runtime-container-detection`` (info).
 
 from __future__ import annotations
 
+import json
 import os
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from r2d_tui.core import dockerfile as dockerfile_model
 from r2d_tui.core.buildtime import (
+    SEPARATORS,
     Reached,
     build_time_files,
+    code_text,
     dockerfile_instructions,
     run_shell,
 )
 from r2d_tui.core.checks import CheckContext, rule
 from r2d_tui.core.codescan import (
+    PRINTERS,
     Probe,
     language_of,
     probes_in,
     realign,
+    shell_command_word,
     shell_probes,
     strip_shell_comment,
 )
@@ -59,25 +65,74 @@ class LocatedProbe:
     reached: Reached
 
     @property
-    def chain_text(self) -> str:
+    def chain(self) -> tuple[str, ...]:
+        """The chain down to the probe's line. The last link keeps its label
+        (``package.json#scripts.postinstall:3``), which is the file's path otherwise."""
         chain = self.reached.chain
-        last = f"{self.reached.path}:{self.probe.line}"
-        return " → ".join((*chain[:-1], last))
+        return (*chain[:-1], f"{chain[-1]}:{self.probe.line}")
+
+    @property
+    def chain_text(self) -> str:
+        return " → ".join(self.chain)
+
+
+#: Homebrew's installer (install.sh; the older Ruby ``install``; Linuxbrew's copy).
+HOMEBREW_INSTALLER = re.compile(r"(?:Homebrew|Linuxbrew)/install/\S*?install(?:\.sh)?\b")
+#: Running a command as another user inside a RUN (``su brew -c …``, ``sudo -u brew …``).
+AS_OTHER_USER = re.compile(
+    r"\b(?:su\s+(?:-\w*\s+)*(?!root\b)[\w$.-]+|sudo\s+(?:-\w+\s+)*-u\s*(?!root\b)[\w$.-]+"
+    r"|runuser\s+(?:-\w+\s+)*-u\s*(?!root\b)[\w$.-]+|gosu\s+(?!root\b)[\w$.-]+"
+    r"|setpriv\s+[^|;&]*--reuid)"
+)
+
+
+#: A RUN that creates the marker itself (``touch /.dockerenv``, ``> /.dockerenv``): the
+#: usual workaround for Homebrew's installer, after which tests of it are true again.
+CREATES_DOCKERENV = re.compile(r"(?:\btouch\s+(?:-\S+\s+)*|>\s*)['\"]?/\.dockerenv\b")
 
 
 def _dockerfile_probes(text: str) -> list[Probe]:
     probes: list[Probe] = []
+    lines = text.splitlines()
+    created: tuple[int, int] | None = None  # where this stage created /.dockerenv
     for keyword, argument, line in dockerfile_instructions(text):
+        if keyword == "FROM":
+            created = None
         if keyword != "RUN":
             continue
         shell = run_shell(argument)
-        first = line if not argument.lstrip().startswith("[") else line
-        offset = len("RUN ")
-        for probe in shell_probes(shell, first_line=first, skip_shebang=False):
+        if created is None:
+            for code_line, code in enumerate(shell.split("\n"), start=line):
+                creation = CREATES_DOCKERENV.search(strip_shell_comment(code))
+                if creation:
+                    created = (code_line, creation.start())
+                    break
+        # column of the shell code's first line within the instruction's line
+        raw = lines[line - 1] if 0 < line <= len(lines) else ""
+        head = shell.split("\n", 1)[0]
+        offset = raw.find(head) if head else -1
+        if offset < 0:
+            offset = len(raw) - len(raw.lstrip()) + len("RUN ")
+        for probe in shell_probes(shell, first_line=line, skip_shebang=False):
+            if probe.kind == "dockerenv" and created and (probe.line, probe.column) > created:
+                continue  # tests the file this Dockerfile made: true under BuildKit too
             column = probe.column + (offset if probe.line == line else 0)
             probes.append(Probe(probe.kind, probe.line, column, probe.text))
-        if re.search(r"Homebrew/install/\S*install\.sh", shell):
-            probes.append(Probe("homebrew", line, 1, shell.split("\n")[0].strip()))
+        for match in HOMEBREW_INSTALLER.finditer(shell):
+            # the installer refuses root; run as another user, it is fine
+            statement = shell[: match.start()].rsplit("&&", 1)[-1].rsplit(";", 1)[-1]
+            if AS_OTHER_USER.search(statement):
+                continue
+            if shell_command_word(shell[: match.start()]) in PRINTERS:
+                continue  # the address is only printed (``echo "see …/install.sh"``)
+            number = line + shell.count("\n", 0, match.start())
+            if created and created[0] <= number:
+                continue  # ``touch /.dockerenv`` first: the installer sees a container
+            column = match.start() - (shell.rfind("\n", 0, match.start()) + 1) + 1
+            if number == line:
+                column += offset
+            probes.append(Probe("homebrew", number, column, shell.split("\n")[0].strip()))
+            break
     return realign(probes, text)
 
 
@@ -87,23 +142,52 @@ def build_time_probes(context: CheckContext) -> list[LocatedProbe]:
     if isinstance(cached, list):
         return cached
     located: list[LocatedProbe] = []
+    seen: set[tuple[str, int, int, str]] = set()
     reached_files = build_time_files(context.workspace, context.detection)
     for reached in reached_files:
-        text = reached.text_override or context.text(reached.path)
+        text = reached.text_override or code_text(context.workspace, reached.path)
         if text is None:
             continue
         if reached.language == "dockerfile":
             probes = _dockerfile_probes(text)
         else:
             probes = probes_in(reached.language, text)
+        if reached.text_override is not None:
+            probes = _in_file(probes, reached, context.text(reached.path) or "")
         for probe in probes:
             if reached.lines is not None and probe.line not in reached.lines:
                 continue
+            # a file reached twice (two make targets sharing lines outside recipes, two
+            # npm scripts) reports each probe once, with the first chain found
+            key = (reached.path, probe.line, probe.column, probe.kind)
+            if key in seen:
+                continue
+            seen.add(key)
             located.append(LocatedProbe(probe, reached))
     context.cache["build_time_probes"] = located
     # files reached at build time (wholly or in part) are not run-time code
     context.cache["build_time_paths"] = {r.path for r in reached_files}
     return located
+
+
+def _in_file(probes: list[Probe], reached: Reached, text: str) -> list[Probe]:
+    """Columns of probes found in a package.json script, as columns of package.json (the
+    script is a JSON string on its line; escapes before the probe shift it)."""
+    override = reached.text_override or ""
+    lines = text.splitlines()
+    code_lines = override.splitlines()
+    out: list[Probe] = []
+    for probe in probes:
+        raw = lines[probe.line - 1] if 0 < probe.line <= len(lines) else ""
+        code = code_lines[probe.line - 1] if 0 < probe.line <= len(code_lines) else ""
+        encoded = json.dumps(code)[1:-1]
+        start = raw.find(encoded) if encoded else -1
+        if start < 0:
+            out.append(probe)
+            continue
+        before = json.dumps(code[: probe.column - 1])[1:-1]
+        out.append(Probe(probe.kind, probe.line, start + len(before) + 1, probe.text))
+    return out
 
 
 def _fix_hint(context: CheckContext) -> str:
@@ -144,7 +228,7 @@ def dockerenv_reliance(context: CheckContext) -> Iterator[Finding]:
             item.probe.column,
             f"{where} tests for /.dockerenv ({item.chain_text}): BuildKit builds have no "
             "/.dockerenv, so this test is now false and the build takes the other branch",
-            chain=(*item.reached.chain[:-1], f"{item.reached.path}:{item.probe.line}"),
+            chain=item.chain,
             fix=_fix_hint(context),
         )
 
@@ -206,7 +290,7 @@ def container_detection_reliance(context: CheckContext) -> Iterator[Finding]:
             item.probe.column,
             f"build-time code ({item.chain_text}) {text}",
             severity=severity,
-            chain=(*item.reached.chain[:-1], f"{item.reached.path}:{item.probe.line}"),
+            chain=item.chain,
             fix=_fix_hint(context) if kind != "homebrew" else
             "install Homebrew as a non-root USER (or use apt/conda packages)",
         )
@@ -360,11 +444,47 @@ def _user_dockerfile(context: CheckContext) -> str | None:
     return detection.deciding_files[0]
 
 
+#: Commands that write the paths they name (or, run inside a folder, write there).
 WRITE_COMMANDS = re.compile(
-    r"\b(?:mkdir|touch|cp|mv|rm|chown|chmod|ln|tee|install|git\s+clone|wget|curl|tar|unzip|"
+    r"(?:mkdir|touch|cp|mv|rm|chown|chmod|ln|tee|install|git\s+clone|wget|curl|tar|unzip|"
     r"sed\s+-i|pip3?\s+install|conda\s+(?:create|install)|mamba\s+(?:create|install)|"
-    r"npm\s+install|echo|printf|cat)\b"
+    r"npm\s+(?:install|ci)|dd|rsync|python3?|bash|sh|make)\b"
 )
+#: Of those, the ones that do not write into the current folder unless told to.
+NOT_INTO_CWD = re.compile(r"(?:pip3?|conda|mamba|chown|chmod|python3?|bash|sh)\b")
+
+
+def _under(path: str, volume: str) -> bool:
+    return volume == "/" or path == volume or path.startswith(volume.rstrip("/") + "/")
+
+
+def _writes_under(shell: str, volume: str, workdir: str) -> bool:
+    """Does this RUN's shell code write below ``volume``? (A redirect into it, a writing
+    command naming a path below it, or a writing command run in a folder below it.)"""
+    root = re.escape(volume.rstrip("/"))
+    mention = re.compile(rf"(?<![\w./$-]){root}(?=[/\s'\";&|)]|$)")
+    redirect = re.compile(rf">>?\s*['\"]?{root}(?=[/\s'\"]|$)")
+    cwd = workdir
+    for segment in SEPARATORS.split(shell):
+        words = segment.strip().lstrip("(!{").strip().split()
+        while words and (re.fullmatch(r"[A-Za-z_]\w*=\S*", words[0])
+                         or words[0] in ("sudo", "env", "exec", "then", "do", "if")):
+            words.pop(0)
+        if not words:
+            continue
+        if words[0] == "cd" and len(words) > 1 and "$" not in words[1]:
+            cwd = posixpath.normpath(posixpath.join(cwd, words[1].strip("'\"")))
+            continue
+        code = " ".join([posixpath.basename(words[0]), *words[1:]])
+        if redirect.search(code):
+            return True
+        if not WRITE_COMMANDS.match(code):
+            continue
+        if mention.search(code):
+            return True
+        if _under(cwd, volume) and not NOT_INTO_CWD.match(code):
+            return True
+    return False
 
 
 @rule(
@@ -383,18 +503,25 @@ def volume_then_modify(context: CheckContext) -> Iterator[Finding]:
     path = _user_dockerfile(context)
     if path is None:
         return
-    for stage in dockerfile_model.parse(context.text(path) or ""):
-        volumes: list[tuple[str, int]] = []
+    stages = dockerfile_model.parse(context.text(path) or "")
+    declared_by: dict[int, list[tuple[str, int]]] = {}
+    for stage in stages:
+        # a stage built FROM an earlier one inherits its volumes
+        base = dockerfile_model.stage_ref(stage.base, stages[: stage.index])
+        volumes: list[tuple[str, int]] = list(declared_by.get(base, [])) if base is not None else []
+        workdir = "/"
         for instruction in stage.instructions:
-            if instruction.keyword == "VOLUME":
+            if instruction.keyword == "WORKDIR":
+                workdir = posixpath.normpath(
+                    posixpath.join(workdir, instruction.argument.strip().strip("'\""))
+                )
+            elif instruction.keyword == "VOLUME":
                 volumes.extend((v, instruction.line)
                                for v in dockerfile_model.volume_paths(instruction.argument))
             elif instruction.keyword == "RUN" and volumes:
                 shell = run_shell(instruction.argument)
-                if not WRITE_COMMANDS.search(shell):
-                    continue
                 for volume, declared in volumes:
-                    if re.search(rf"(?<![\w./-]){re.escape(volume)}(?:/|\b|$)", shell):
+                    if _writes_under(shell, volume, workdir):
                         yield volume_then_modify.finding(
                             path, instruction.line, 1,
                             f"RUN writes under {volume}, declared VOLUME on line {declared}: "
@@ -402,6 +529,7 @@ def volume_then_modify(context: CheckContext) -> Iterator[Finding]:
                             fix=f"move 'VOLUME {volume}' after this step",
                         )
                         break
+        declared_by[stage.index] = volumes
 
 
 KNOWN_DIRS = re.compile(r"^(?:/tmp|/home(?:/[^/]+)?|/root|/srv|/opt|/usr(?:/.*)?|/var(?:/.*)?|"
@@ -430,6 +558,7 @@ def workdir_owner_changed(context: CheckContext) -> Iterator[Finding]:
         user = "root"
         created: list[str] = []
         pending: tuple[int, str] | None = None
+        workdir = "/"
         for instruction in stage.instructions:
             keyword, argument = instruction.keyword, instruction.argument.strip()
             if keyword == "USER":
@@ -456,6 +585,10 @@ def workdir_owner_changed(context: CheckContext) -> Iterator[Finding]:
                     pending = None
             elif keyword == "WORKDIR":
                 directory = argument.strip("'\"").rstrip("/") or "/"
+                if not directory.startswith(("/", "$", "~")):
+                    # relative to the current WORKDIR
+                    directory = posixpath.normpath(posixpath.join(workdir, directory))
+                workdir = directory
                 exists = KNOWN_DIRS.match(directory) or any(
                     c == directory or c.startswith(directory + "/") for c in created
                 )

@@ -178,6 +178,13 @@ def ignored_config_file(context: CheckContext) -> Iterator[Finding]:
             continue  # binder-dir-shadows-root
         if name in PACKAGE_FILES or name == "install.R" or name in CONTEXT_FILES:
             continue  # local-package-not-installed / install-r-ignored
+        if name == "runtime.txt" and detection.buildpack == "python":
+            # The Python buildpack does read runtime.txt; when the render does not depend
+            # on it, its content was not understood (r- without a date, a comment line,
+            # 'Python-3.12', 'python-3'): the runtime.txt rules say why.
+            continue
+        if _script_mentions(context, name):
+            continue  # postBuild installs it itself (pip install -r requirements.txt)
         yield ignored_config_file.finding(
             item.path, 1, 1, f"{item.path} is ignored: {item.reason}",
             fix="move its content into the file that is used, or delete it",
@@ -201,6 +208,12 @@ def install_r_ignored(context: CheckContext) -> Iterator[Finding]:
     path = context.present("install.R")
     if path is None or detection.buildpack in (None, "r"):
         return
+    if _script_mentions(context, "install.R"):
+        return  # postBuild runs it itself (Rscript install.R)
+    if detection.buildpack == "docker" and detection.deciding_files:
+        dockerfile = context.text(detection.deciding_files[0]) or ""
+        if re.search(r"(?<![\w.-])install\.R(?![\w.-])", dockerfile):
+            return  # the Dockerfile copies and runs it itself
     runtime = context.present("runtime.txt")
     runtime_text = (context.text(runtime) or "").strip() if runtime else ""
     hint = ""
@@ -214,6 +227,18 @@ def install_r_ignored(context: CheckContext) -> Iterator[Finding]:
         f"R buildpack runs install.R{hint}",
         fix="put r-<version>-<YYYY-MM-DD> (e.g. r-4.4-2025-01-15) in runtime.txt",
     )
+
+
+def _script_mentions(context: CheckContext, name: str) -> bool:
+    """Does a postBuild that repo2docker runs name ``name`` outside comments?"""
+    from r2d_tui.core.checks.migration import strip_shell_comment
+
+    path = context.present("postBuild")
+    if path is None or not context.used(path) or context.detection.buildpack == "docker":
+        return False
+    text = context.text(path) or ""
+    code = "\n".join(strip_shell_comment(line) for line in text.splitlines())
+    return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", code) is not None
 
 
 def _is_package(context: CheckContext) -> str | None:
@@ -231,12 +256,22 @@ def _is_package(context: CheckContext) -> str | None:
     return None
 
 
+#: A requirement line installing the repository: '.', './', '.[extra]', '-e .', '--editable=.'.
+#: (pip resolves paths against its working directory, the repository root, even for
+#: binder/requirements.txt: there '..' is the folder above the repository.)
 LOCAL_INSTALL = re.compile(
-    r"(?:^|\s)(?:-e\s+|--editable[=\s]\s*)?\.{1,2}/?(?:\[[^\]]*\])?(?:\s|$)", re.M
+    r"(?:^|\s)(?:-e\s+|--editable[=\s]\s*)?[\"']?\./?(?:\[[^\]]*\])?[\"']?(?:\s|$)", re.M
 )
+#: The same in environment.yml, where conda runs pip in the file's folder ('..' from binder/).
+ENV_LOCAL_INSTALL = re.compile(
+    r"(?:^|\s)(?:-e\s+|--editable[=\s]\s*)?[\"']?\.{1,2}/?(?:\[[^\]]*\])?[\"']?(?:\s|$)",
+    re.M,
+)
+_LOCAL_TARGET = r"(?:\.{1,2}/?|\$\{?REPO_DIR\}?/?|\$\{?HOME\}?/?|~/?)(?:\[[^\]]*\])?"
 PIP_INSTALL_LOCAL = re.compile(
-    r"(?:pip3?|python3?\s+-m\s+pip)\s+install\b[^\n]*?\s(?:-e\s+|--editable[=\s]\s*)?"
-    r"\.{1,2}/?(?:\[[^\]]*\])?(?:\s|$|;|&)|setup\.py\s+(?:install|develop)",
+    r"(?:pip3?|python3?\s+-m\s+pip|\$\{?\w+\}?/bin/pip3?)\s+install\b[^\n]*?\s"
+    r"(?:-e\s*|--editable[=\s]\s*)?[\"']?" + _LOCAL_TARGET + r"[\"']?(?:\s|$|;|&|\))"
+    r"|setup\.py\s+(?:install|develop)",
 )
 
 
@@ -248,9 +283,10 @@ PIP_INSTALL_LOCAL = re.compile(
     "repo2docker installs the repository itself (pip install .) only with its Python "
     "buildpack, only when there is no binder folder, and only for setup.py or a "
     "pyproject.toml with [project] and [build-system]. With environment.yml, a Pipfile, or "
-    "a binder folder, the package is not installed unless you ask for it: add '-e .' (or "
-    "'-e ..' from a binder folder) under pip: in environment.yml or to requirements.txt, "
-    "or run pip install -e . in postBuild.",
+    "a binder folder, the package is not installed unless you ask for it: add '-e .' to "
+    "requirements.txt (pip runs in the repository root, also for binder/requirements.txt), "
+    "or under pip: in environment.yml ('-e ..' from binder/environment.yml, whose pip runs "
+    "in binder/), or run pip install -e . in postBuild.",
     "precedence",
 )
 def local_package_not_installed(context: CheckContext) -> Iterator[Finding]:
@@ -274,8 +310,10 @@ def local_package_not_installed(context: CheckContext) -> Iterator[Finding]:
             return
         if name == "Pipfile" and re.search(r"path\s*=\s*[\"']\.{1,2}/?[\"']", code):
             return
-        if name in ("requirements.txt", "environment.yml", "environment.yaml") and (
-            LOCAL_INSTALL.search(code.replace("- ", " "))
+        if name == "requirements.txt" and LOCAL_INSTALL.search(code):
+            return
+        if name in ("environment.yml", "environment.yaml") and (
+            ENV_LOCAL_INSTALL.search(code.replace("- ", " "))
         ):
             return
     where = (

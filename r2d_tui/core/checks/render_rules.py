@@ -26,8 +26,24 @@ EXPLAINED = (
 )
 
 
-def explained(message: str) -> bool:
-    return any(pattern.search(message) for pattern in EXPLAINED)
+def explained(message: str, context: CheckContext | None = None) -> bool:
+    if any(pattern.search(message) for pattern in EXPLAINED):
+        return True
+    if context is None:
+        return False
+    if message.startswith("UnicodeDecodeError") and any(
+        (source := context.source(path)) is not None and source.format.encoding != "utf-8"
+        for path in context.workspace.env_files()
+    ):
+        return True  # a UTF-16/32 file: utf8-bom reports it at the file
+    if re.search(r"\d+\.\.0 is not valid SemVer", message):
+        # 'python=3.*' is read as '3.': python-version-unrecognized reports it at the line
+        from r2d_tui.core.checks.envyml import python_version_unrecognized
+
+        return any(
+            f.severity == Severity.ERROR for f in python_version_unrecognized.run(context)
+        )
+    return False
 
 
 @rule(
@@ -44,7 +60,7 @@ def render_failed(context: CheckContext) -> Iterator[Finding]:
     if result is None or result.problem is None:
         return
     problem = result.problem
-    if explained(problem.message):
+    if explained(problem.message, context):
         return
     path = problem.path or _guess_path(context)
     yield render_failed.finding(

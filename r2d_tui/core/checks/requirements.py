@@ -10,8 +10,10 @@ package. Which lines count as local is repo2docker's own
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import PurePosixPath
 
 from r2d_tui.core.checks import CheckContext, rule
 from r2d_tui.core.findings import Finding, Severity
@@ -22,9 +24,9 @@ GLOBAL_OPTIONS = frozenset({
     "--prefer-binary", "--only-binary", "--no-binary", "--require-hashes", "--use-feature",
     "--config-settings", "-Z", "--always-unzip",
 })
-PER_REQUIREMENT_OPTIONS = re.compile(
-    r"\s--(?:hash|config-settings|global-option|install-option)(?:[=\s]\S+)"
-)
+#: Options pip accepts after a requirement on the same line.
+PER_REQUIREMENT = frozenset({"--hash", "--config-settings", "--global-option",
+                             "--install-option"})
 URL_OR_PATH = re.compile(
     r"^(?:(?:git|hg|svn|bzr)\+\S+|https?://\S+|file:\S+|\.{1,2}(?:/\S*)?|/\S+|"
     r"[\w.-]+\.(?:whl|tar\.gz|zip|tar\.bz2))$"
@@ -52,10 +54,46 @@ def logical_lines(text: str) -> Iterator[tuple[int, int, str]]:
         yield start, 1, pending.strip()
 
 
-def problem_with(line: str) -> str | None:
-    """Why pip would reject ``line``, or ``None`` when it is fine."""
+def split_options(line: str) -> tuple[str, list[str]]:
+    """``(requirement, options)`` as pip's ``break_args_options`` splits a line: the
+    options start at the first word that begins with ``-``."""
+    words = line.split()
+    for index, word in enumerate(words):
+        if word.startswith("-"):
+            return " ".join(words[:index]).strip(), words[index:]
+    return line.strip(), []
+
+
+def _unknown_option(options: list[str]) -> str | None:
+    for word in options:
+        if not word.startswith("-"):
+            continue
+        option = word.split("=", 1)[0]
+        if option not in GLOBAL_OPTIONS and option not in PER_REQUIREMENT:
+            return option
+    return None
+
+
+def _looks_like_path(spec: str) -> bool:
+    """pip treats a requirement with a '/' (or starting with '.') as a path."""
+    if "://" in spec or re.match(r"^(?:[\w.-]+\s*@|(?:git|hg|svn|bzr)\+)", spec) or ";" in spec:
+        return False
+    return spec.startswith(".") or "/" in spec
+
+
+PathCheck = Callable[[str], "str | None"]
+
+
+def problem_with(line: str, check_path: PathCheck | None = None) -> str | None:
+    """Why pip would reject ``line``, or ``None`` when it is fine.
+
+    ``check_path(path)`` says why a local path (a requirement, an ``-e`` target, or an
+    ``-r``/``-c`` file as ``"-r other.txt"``) is not there when pip looks for it;
+    without it, paths are not checked.
+    """
     from packaging.requirements import InvalidRequirement, Requirement
 
+    words = line.split()
     if line.startswith("-"):
         option = re.split(r"[=\s]", line, maxsplit=1)[0]
         if option not in GLOBAL_OPTIONS:
@@ -64,13 +102,31 @@ def problem_with(line: str) -> str | None:
             target = re.split(r"[=\s]+", line, maxsplit=1)[1:] or [""]
             if not target[0]:
                 return "-e needs a path or URL"
+            return _path_problem(target[0].strip("\"'"), check_path)
+        if option in ("-r", "--requirement", "-c", "--constraint") and check_path:
+            target = re.split(r"[=\s]+", line, maxsplit=1)[1:] or [""]
+            if not target[0]:
+                return f"{option} needs a file name"
+            if "://" not in target[0]:
+                return check_path(f"{option} {target[0]}")
         return None
-    words = line.split()
-    if words and words[0] in ("pip", "pip3", "conda", "mamba", "python", "sudo", "apt-get"):
+    if words and words[0] in ("pip", "pip3", "conda", "mamba", "python", "sudo", "apt-get") and (
+        len(words) > 1 and re.match(r"^[\w-]+$", words[1])
+    ):
         return f"{line!r} is a command, not a requirement: list only the package names"
-    spec = PER_REQUIREMENT_OPTIONS.sub("", " " + line).strip()
-    if URL_OR_PATH.match(spec) or "${" in spec:
+    if re.match(r"^python\s*(?:[=<>!~;\[]|$)", line, re.I):
+        return (
+            f"{line!r} asks pip for Python itself, which pip cannot install (put python-X.Y "
+            "in runtime.txt)"
+        )
+    spec, options = split_options(line)
+    unknown = _unknown_option(options)
+    if unknown:
+        return f"unknown pip option {unknown!r}"
+    if "${" in spec:
         return None
+    if URL_OR_PATH.match(spec) or _looks_like_path(spec):
+        return _path_problem(spec, check_path)
     try:
         Requirement(spec)
     except InvalidRequirement as error:
@@ -82,7 +138,61 @@ def problem_with(line: str) -> str | None:
     return None
 
 
-def _requirement_files(context: CheckContext) -> Iterator[str]:
+def _path_problem(spec: str, check_path: PathCheck | None) -> str | None:
+    if check_path is None or not _looks_like_path(spec) or spec.startswith("/"):
+        return None
+    return check_path(re.sub(r"\[[^\]]*\]$", "", spec))  # ./pkg[extra] → ./pkg
+
+
+def _missing_path(context: CheckContext, path: str, target: str, after_copy: bool) -> str | None:
+    """Why pip will not find ``target`` (named in requirements file ``path``), if it won't."""
+    root = context.workspace.root
+    option, _, name = target.partition(" ")
+    if option in ("-r", "--requirement", "-c", "--constraint"):
+        # nested requirement files are relative to the file that names them
+        resolved = PurePosixPath(os.path.normpath(PurePosixPath(path).parent / name))
+        if resolved.parts[:1] == ("..",) or not (root / resolved).is_file():
+            return f"{option} {name}: {resolved} does not exist"
+        return None
+    if not after_copy:
+        return (
+            f"{target!r} is a path, but repo2docker installs {path} before copying the "
+            f"repository, so it does not exist yet (write ./{target} to install after the "
+            "copy)"
+        )
+    resolved = PurePosixPath(os.path.normpath(target))
+    if resolved.parts[:1] == ("..",) or not (root / resolved).exists():
+        return (
+            f"{target!r} does not exist where pip looks for it: pip resolves paths against "
+            "the repository root (its working directory), not the requirements file's folder"
+        )
+    return None
+
+
+def _installs_after_copy(context: CheckContext) -> bool:
+    """Does repo2docker install requirements after copying the repository regardless?
+
+    ``PythonBuildPack._is_python_package``: no binder folder, and setup.py, or a
+    pyproject.toml with both [project] and [build-system].
+    """
+    import tomllib
+
+    if context.detection.config_dir or context.detection.buildpack != "python":
+        return False
+    files = context.workspace.env_files()
+    if "setup.py" in files:
+        return True
+    if "pyproject.toml" not in files:
+        return False
+    try:
+        data = tomllib.loads(context.text("pyproject.toml") or "")
+    except tomllib.TOMLDecodeError:
+        return False
+    return "project" in data and "build-system" in data
+
+
+def requirement_files(context: CheckContext) -> Iterator[str]:
+    """The requirements files the chosen buildpack installs."""
     for name in ("requirements.txt", "requirements3.txt"):
         path = context.present(name)
         if path is not None and context.used(path):
@@ -101,12 +211,25 @@ def _requirement_files(context: CheckContext) -> Iterator[str]:
     "requirements.txt",
 )
 def invalid_requirement(context: CheckContext) -> Iterator[Finding]:
-    for path in _requirement_files(context):
+    from repo2docker.utils import is_local_pip_requirement
+
+    for path in requirement_files(context):
         text = context.text(path)
         if text is None:
             continue
+        # Before the repository is copied (no local reference anywhere in the file, and no
+        # package install), no path exists yet: 'src/pkg' (without './') then fails.
+        after_copy = _installs_after_copy(context) or any(
+            is_local_pip_requirement(raw) for raw in text.splitlines()
+        )
+
+        def check_path(
+            target: str, path: str = path, after_copy: bool = after_copy
+        ) -> str | None:
+            return _missing_path(context, path, target, after_copy)
+
         for line, column, content in logical_lines(text.lstrip("\ufeff")):
-            problem = problem_with(content)
+            problem = problem_with(content, check_path)
             if problem:
                 fix = None
                 if "single '='" in problem:
@@ -134,11 +257,9 @@ def local_reference_defeats_cache(context: CheckContext) -> Iterator[Finding]:
 
     if context.detection.buildpack not in ("python", "r", "julia"):
         return
-    from r2d_tui.core.checks.precedence import _is_package
-
-    if not context.detection.config_dir and _is_package(context):
+    if _installs_after_copy(context):
         return  # a package repo installs after the copy anyway
-    for path in _requirement_files(context):
+    for path in requirement_files(context):
         text = context.text(path)
         if text is None:
             continue

@@ -11,6 +11,27 @@ from r2d_tui.core.findings import Finding, Severity
 UNSUPPORTED = re.compile(r"Python version (?P<version>\S+) on (?P<platform>\S+) is not supported")
 
 
+def parse_runtime(text: str) -> tuple[str, str | None, str | None]:
+    """``(name, version, date)`` as ``BuildPack.runtime`` reads runtime.txt.
+
+    repo2docker strips the whole file and splits it on ``-``, so a comment line or a
+    capital ``P`` does not fail: it becomes part of the name, and the file is then silently
+    not a Python runtime.
+
+    Raises:
+        ValueError: with repo2docker's message, where it raises.
+    """
+    content = text.strip()
+    parts = content.split("-")
+    if len(parts) not in (2, 4, 5) or any(not part for part in parts):
+        raise ValueError(f"Invalid runtime.txt: {content}")
+    version = parts[1] if len(parts) in (2, 5) else None
+    date = "-".join(parts[-3:]) if len(parts) in (4, 5) else None
+    if date is not None and not re.match(r"\d\d\d\d-\d\d-\d\d", date):
+        raise ValueError(f"Invalid runtime.txt date: {date}")
+    return parts[0], version, date
+
+
 def _first_line(text: str) -> tuple[int, str]:
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
@@ -24,9 +45,11 @@ def _first_line(text: str) -> tuple[int, str]:
     Severity.ERROR,
     "runtime.txt is not in a format repo2docker reads",
     "runtime.txt must hold exactly one line: python-X.Y (e.g. python-3.12), "
-    "r-X.Y-YYYY-MM-DD, or r-YYYY-MM-DD. repo2docker fails on anything else ('Invalid "
-    "runtime.txt'), including 'python 3.12', 'python3.12', a full 'python-3.12.1' or "
-    "comment lines.",
+    "r-X.Y-YYYY-MM-DD, or r-YYYY-MM-DD. repo2docker fails on 'python 3.12', 'python3.12', "
+    "'3.12' ('Invalid runtime.txt') or a full 'python-3.12.1', even next to an "
+    "environment.yml. A comment line or 'Python-3.12' does not fail: repo2docker reads "
+    "the runtime's name as something other than 'python', ignores the file without a "
+    "word and builds its default Python.",
     "runtime.txt",
 )
 def invalid_runtime_txt(context: CheckContext) -> Iterator[Finding]:
@@ -35,18 +58,40 @@ def invalid_runtime_txt(context: CheckContext) -> Iterator[Finding]:
         return
     result = context.detection.render
     message = result.problem.message if result and result.problem else ""
-    if not re.search(
-        r"Invalid runtime\.txt|must always be specified as 'x\.y'|InvalidVersion", message
-    ):
-        return
     text = context.text(path) or ""
     line, content = _first_line(text)
     hint = "write python-X.Y (for example python-3.12)"
-    match = re.fullmatch(r"python[- ]?(\d+\.\d+)(?:\.\d+)?", content)
+    match = re.fullmatch(r"python[- ]?(\d+\.\d+)(?:\.\d+)?", content, re.I)
     if match:
         hint = f"write python-{match.group(1)}"
+    if re.search(
+        r"Invalid runtime\.txt|must always be specified as 'x\.y'|InvalidVersion", message
+    ):
+        yield invalid_runtime_txt.finding(
+            path, line, 1, f"repo2docker cannot read runtime.txt {content!r}: {hint}", fix=hint,
+        )
+        return
+    if context.detection.buildpack != "python" or result is None or result.problem:
+        return  # other buildpacks do not read runtime.txt (ignored-config-file)
+    try:
+        name, _, _ = parse_runtime(text)
+    except ValueError:
+        return
+    if name in ("python", "r"):
+        return  # r without a date: runtime-txt-r-missing-date
+    # Parsed, but not as a Python runtime: repo2docker silently uses its default Python.
+    used = context.python_version() or context.default_python()
+    if "\n" in text.strip():
+        what = f"{path} has more than one line (comments are not allowed)"
+    elif name.lower() in ("python", "r"):
+        what = f"{content!r} starts with {name!r}, and repo2docker wants lower case"
+        hint = f"write {name.lower()}-" + content.split("-", 1)[1]
+    else:
+        what = f"{content!r} does not start with 'python-' (lower case)"
     yield invalid_runtime_txt.finding(
-        path, line, 1, f"repo2docker cannot read runtime.txt {content!r}: {hint}", fix=hint,
+        path, line, 1,
+        f"{what}: repo2docker does not recognise it and silently builds Python {used}",
+        fix=hint,
     )
 
 

@@ -13,21 +13,24 @@ from r2d_tui.core.checks import CheckContext, rule
 from r2d_tui.core.checks.migration import strip_shell_comment
 from r2d_tui.core.findings import Finding, Severity
 
-#: Shell syntax that bash accepts and /bin/sh (dash) rejects or reads differently.
+#: Shell syntax that bash accepts and /bin/sh (dash) rejects or reads differently, and
+#: whether dash stops the script there (a syntax error or bad substitution) or carries on
+#: (a command 'not found', or a different meaning). Checked against dash 0.5.12.
 BASH_ONLY = (
-    (re.compile(r"\[\["), "[[ ... ]]"),
-    (re.compile(r"^\s*function\s+\w+"), "function name"),
-    (re.compile(r"(?:^|[;&|\s])source\s+\S"), "source"),
-    (re.compile(r"\(\("), "(( ... ))"),
-    (re.compile(r"^\s*\w+=\("), "arrays"),
-    (re.compile(r"\$\{\w+//"), "${var//…}"),
-    (re.compile(r"<<<"), "here-strings <<<"),
-    (re.compile(r"&>"), "&>"),
-    (re.compile(r"\bshopt\b"), "shopt"),
-    (re.compile(r"\bdeclare\s+-[aA]"), "declare -a"),
-    (re.compile(r"\{\d+\.\.\d+\}"), "{1..n}"),
-    (re.compile(r"\b(?:pushd|popd)\b"), "pushd/popd"),
-    (re.compile(r"\$'"), "$'…'"),
+    (re.compile(r"\[\["), "[[ ... ]]", False),
+    (re.compile(r"^\s*function\s+\w+"), "function name", True),
+    (re.compile(r"(?:^|[;&|\s])source\s+\S"), "source", False),
+    (re.compile(r"\(\("), "(( ... ))", False),
+    (re.compile(r"^\s*\w+=\("), "arrays", True),
+    (re.compile(r"\$\{\w+//"), "${var//…}", True),
+    (re.compile(r"\$\{\w+:\d"), "${var:offset}", True),
+    (re.compile(r"<<<"), "here-strings <<<", True),
+    (re.compile(r"&>"), "&>", False),
+    (re.compile(r"\bshopt\b"), "shopt", False),
+    (re.compile(r"\bdeclare\s+-[aA]"), "declare -a", False),
+    (re.compile(r"\{\d+\.\.\d+\}"), "{1..n}", False),
+    (re.compile(r"\b(?:pushd|popd)\b"), "pushd/popd", False),
+    (re.compile(r"\$'"), "$'…'", False),
 )
 PYTHON_SYNTAX = re.compile(r"^\s*(?:import \w|from \w[\w.]* import |def \w+\(|print\()", re.M)
 SHELLS = re.compile(r"^#!\s*(?:/usr/bin/env\s+(?:-S\s+)?)?(?:/\S*/)?(?P<shell>\w+)")
@@ -120,13 +123,17 @@ def postbuild_no_shebang(context: CheckContext) -> Iterator[Finding]:
         return
     for number, raw in enumerate(text.splitlines(), start=1):
         code = strip_shell_comment(raw)
-        for pattern, what in BASH_ONLY:
+        for pattern, what, fatal in BASH_ONLY:
             match = pattern.search(code)
             if match:
+                effect = (
+                    "a syntax error that stops the script: the build fails" if fatal else
+                    "the line fails or does something else, and the script carries on"
+                )
                 yield postbuild_no_shebang.finding(
                     path, number, match.start() + 1,
                     f"postBuild has no #! line, so /bin/sh runs it, and sh does not "
-                    f"understand {what}: the build fails",
+                    f"understand {what}: {effect}",
                     severity=Severity.ERROR, fix="add '#!/bin/bash' as the first line",
                 )
                 return
@@ -162,9 +169,20 @@ def postbuild_not_executable(context: CheckContext) -> Iterator[Finding]:
     )
 
 
-EXEC_ARGS = re.compile(r"^\s*exec\s+(?:\"\$(?:@|\{@\})\"|\$@|\$\{@\})")
-RUNS_ARGS = re.compile(r"\"\$(?:@|\{@\})\"|\$@")
-PYTHON_EXEC = re.compile(r"os\.exec\w*\(|subprocess\.\w+\(\s*sys\.argv")
+#: ``exec`` at the start of a command (a line, or after ; && || | then else do { ( !)
+#: whose arguments include the server command ("$@", ${@}, $@, $*), e.g. ``exec "$@"``,
+#: ``if …; then exec "$@"; fi``, ``. env.sh && exec "$@" --debug``.
+EXEC_ARGS = re.compile(
+    r"(?:^|[;&|({!]|\bthen|\belse|\bdo)\s*exec\s+(?:[^;&|#\n]*\s)?"
+    r"(?:\"\$(?:@|\{@\})\"|\$@|\$\{@\}|\$\*)"
+)
+#: The server command run as a command of its own (not ``echo "$@"``), without exec.
+RUNS_ARGS = re.compile(
+    r"(?:^|[;&|({!]|\bthen|\belse|\bdo)\s*(?:\"\$(?:@|\{@\})\"|\$@|\$\{@\})"
+)
+#: Python start scripts: os.exec*(…) hands over; subprocess(sys.argv…) runs a child.
+PYTHON_EXEC = re.compile(r"\bos\.exec\w*\(")
+PYTHON_CHILD = re.compile(r"\b(?:subprocess\.\w+|os\.system|os\.spawn\w*)\(")
 
 
 @rule(
@@ -187,9 +205,10 @@ def start_no_exec(context: CheckContext) -> Iterator[Finding]:
     if text is None:
         return
     lines = text.splitlines()
-    code_lines = [(n, strip_shell_comment(line)) for n, line in enumerate(lines, start=1)]
-    if _interpreter(text) in ("python", "python3") and PYTHON_EXEC.search(text):
+    if (_interpreter(text) or "").startswith("python"):
+        yield from _python_start(path, lines)
         return
+    code_lines = [(n, strip_shell_comment(line)) for n, line in enumerate(lines, start=1)]
     if any(EXEC_ARGS.search(code) for _, code in code_lines):
         return
     if not any(code.strip() for n, code in code_lines if n > 1 or not code.startswith("#!")):
@@ -212,7 +231,34 @@ def start_no_exec(context: CheckContext) -> Iterator[Finding]:
     )
 
 
-ERREXIT = re.compile(r"^\s*set\s+(?:-\w*e\w*|-o\s+errexit)|^\s*set\s+.*-o\s+errexit", re.M)
+def _python_start(path: str, lines: list[str]) -> Iterator[Finding]:
+    """start written in Python: it must os.exec*() the command in sys.argv[1:]."""
+    code = [(n, line.split("#", 1)[0]) for n, line in enumerate(lines, start=1)]
+    if any(PYTHON_EXEC.search(line) for _, line in code):
+        return
+    children = [n for n, line in code if PYTHON_CHILD.search(line)]
+    if children:
+        yield start_no_exec.finding(
+            path, children[-1], 1,
+            "start runs the server command as a child process instead of os.execvp(): "
+            "it does not get stop signals",
+            severity=Severity.WARNING, fix="os.execvp(sys.argv[1], sys.argv[1:])",
+        )
+        return
+    yield start_no_exec.finding(
+        path, len(lines) or 1, 1,
+        "start never runs the server command: end it with os.execvp(sys.argv[1], "
+        "sys.argv[1:]), or the container stops right after start finishes",
+        fix="os.execvp(sys.argv[1], sys.argv[1:])",
+    )
+
+
+#: ``set -e`` in any spelling: set -e, set -eux, set -x -e, set -o errexit, set -Eeo pipefail.
+ERREXIT = re.compile(
+    r"^[^#\n]*?\bset[ \t]+(?:[-+]\w+[ \t]+|-o[ \t]+\w+[ \t]+)*"
+    r"(?:-[a-zA-Z]*e[a-zA-Z]*\b|-o[ \t]+errexit\b)",
+    re.M,
+)
 
 
 @rule(
@@ -234,15 +280,48 @@ def postbuild_errors_ignored(context: CheckContext) -> Iterator[Finding]:
     shell = _interpreter(text)
     if shell not in (None, "sh", "bash", "dash", "zsh") or not text.strip():
         return
+    if shell is None and PYTHON_SYNTAX.search(text):
+        return  # a Python script without #!: postbuild-no-shebang says it fails
     first = text.split("\n", 1)[0]
     if re.search(r"\s-\w*e", first) or ERREXIT.search(text):
         return
-    commands = [line for line in text.splitlines()[1:] if strip_shell_comment(line).strip()]
-    if len(commands) < 2:
-        return  # one command: its failure fails the build anyway
+    if len(_commands(text)) < 2:
+        return  # one command (or one && chain): its failure fails the build anyway
     yield postbuild_errors_ignored.finding(
         path, 1, 1,
         "postBuild does not stop on errors: a failing command in the middle does not fail "
         "the build",
         fix="add 'set -euo pipefail' after the #! line",
     )
+
+
+#: Lines (after comments are removed) that only open or close a compound command.
+CONTROL_ONLY = re.compile(r"^(?:fi|done|esac|then|do|else|[{}]|;;|\))(?:[\s;<>|&].*)?$")
+#: The condition part of ``if …; then``, ``while …; do``, ``for …; do`` (not a command whose
+#: failure matters), leaving what follows ``then``/``do`` on the same line.
+CONDITION = re.compile(r"^(?:if|elif|while|until|for|case)\b.*?(?:;\s*(?:then|do)\b|\bin\s*$|$)")
+
+
+def _commands(text: str) -> list[str]:
+    """The script's commands, with backslash continuations and ``&&``/``||``/``|`` chains
+    that go on over several lines joined into one (their failure fails the chain), and
+    without the lines that only open or close an ``if``/``for``/``while``/``case`` (so a
+    single ``if …; then cmd; fi`` is one command: its status is the script's)."""
+    commands: list[str] = []
+    pending = ""
+    for raw in text.splitlines()[1:] if text.startswith("#!") else text.splitlines():
+        code = strip_shell_comment(raw).strip()
+        if not code and not pending:
+            continue
+        pending = f"{pending} {code}".strip()
+        if pending.endswith(("\\", "&&", "||", "|")):
+            pending = pending.rstrip("\\").strip()
+            continue
+        body = CONDITION.sub("", pending).strip().rstrip(";").strip()
+        body = re.sub(r"\s*;?\s*\b(?:fi|done|esac)$", "", body).strip()
+        if body and not CONTROL_ONLY.match(body):
+            commands.append(body)
+        pending = ""
+    if pending:
+        commands.append(pending)
+    return commands
