@@ -26,21 +26,34 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+_printed_steps: set[str] = set()
+
+
 def print_event(event: BuildEvent) -> None:
     """One stderr line per meaningful build event."""
+    import shlex
+
     from r2d_tui.core.build import BuildCancelled, BuildStarted, ContextSynced
     from r2d_tui.core.progress import StepFinished
 
     if isinstance(event, ContextSynced):
         stats = event.stats
-        _err(f"context: {stats.files_written} file(s) written, {stats.deleted} deleted "
-             f"({stats.bytes_written} bytes, {stats.seconds:.2f} s) in {event.context_dir}")
+        if stats.entries or stats.files_written or stats.deleted:
+            _err(f"context: {stats.files_written} file(s) written, {stats.deleted} deleted "
+                 f"({stats.bytes_written} bytes, {stats.seconds:.2f} s) in {event.context_dir}")
+        else:
+            _err(f"context: the repository itself ({event.context_dir})")
     elif isinstance(event, BuildStarted):
-        _err(f"building {event.tag}: {' '.join(event.argv)}")
+        _printed_steps.clear()
+        _err(f"building {event.tag}: {shlex.join(event.argv)}")
     elif isinstance(event, StepFinished):
         step = event.step
-        if step.internal:
+        if step.internal or step.digest in _printed_steps:
             return
+        # BuildKit reports FROM twice (metadata, then the layer): show it once
+        if step.title.startswith("FROM ") and step.title in _printed_steps:
+            return
+        _printed_steps.update({step.digest, step.title})
         if event.error:
             state = "FAILED"
         elif event.cached:
@@ -104,8 +117,20 @@ async def _watch(root: object, make_spec: object) -> int:
         report(result)
         _err("watching for changes (Ctrl+C to stop)")
 
-    builder = WatchBuilder(make_spec, on_event=print_event, on_result=on_result)  # type: ignore[arg-type]
+    def on_event(event: BuildEvent) -> None:
+        from r2d_tui.core.build import BuildStarted
+
+        if isinstance(event, BuildStarted) and builder.last_changes:
+            changed = sorted(builder.last_changes)
+            more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+            _err(f"changed: {', '.join(changed[:3])}{more}")
+        print_event(event)
+
+    builder = WatchBuilder(make_spec, on_event=on_event, on_result=on_result)  # type: ignore[arg-type]
     _err(f"watching {root} (Ctrl+C to stop)")
     await builder.run(Path(str(root)), stop_event=stop)
+    if stop.is_set():
+        _err("stopped (any running build was cancelled)")
+        return 130
     last = builder.last_result
     return 0 if last is None or last.success else 1

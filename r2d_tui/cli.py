@@ -12,6 +12,7 @@ import argparse
 import enum
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
@@ -157,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fail-on", choices=("error", "warning", "info"), default=None,
                        help="lowest severity that makes the exit status 1 (default: the "
                        "settings file's fail-on, else warning)")
+    check.add_argument("--only", action="append", default=[], metavar="CATEGORY",
+                       help="run only one category of rules: migration, precedence, "
+                       "environment.yml, runtime.txt, apt.txt, scripts, encoding, "
+                       "requirements.txt, python, render (same as --select CATEGORY)")
     fixing = check.add_mutually_exclusive_group()
     fixing.add_argument("--fix", action="store_true",
                         help="apply the machine fixes (CRLF, BOM, conda build strings, "
@@ -189,6 +194,13 @@ def _split_argv(argv: list[str]) -> list[str]:
     first = argv[0]
     if first in COMMANDS or first in ("-h", "--help", "--version"):
         return argv
+    if not first.startswith("-") and not os.path.exists(first) and "/" not in first:
+        import difflib
+
+        close = difflib.get_close_matches(first, COMMANDS, n=1, cutoff=0.6)
+        if close:
+            fail(f"unknown command {first!r} (did you mean `r2d-tui {close[0]}`?); "
+                 "to open a folder of that name, write ./" + first)
     return ["tui", *argv]
 
 
@@ -203,7 +215,8 @@ def cmd_dockerfile(args: argparse.Namespace) -> ExitCode:
     workspace = _workspace(args.path)
     result = render(workspace, render_options(args))
     for note in result.notes:
-        print(f"r2d-tui: note: {note}", file=sys.stderr)
+        for line in note.splitlines():
+            print(f"r2d-tui: note: {line}", file=sys.stderr)
     if result.dockerfile is None:
         raise InputError(_problem_text(result.problem))
     sys.stdout.write(result.dockerfile + "\n")
@@ -280,6 +293,7 @@ def cmd_check(args: argparse.Namespace) -> ExitCode:
     from r2d_tui.core.findings import Severity
     from r2d_tui.core.report import format_findings
 
+    args.select = [*args.select, *args.only]
     for key in (*args.select, *args.ignore):
         if not is_rule_key(key):
             raise InputError(f"unknown rule {key!r} (see `r2d-tui explain`)")
@@ -326,8 +340,22 @@ def cmd_explain(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+#: A Docker image reference: [registry/]name[:tag] in lower case (docker's own grammar,
+#: simplified).
+IMAGE_REFERENCE = re.compile(
+    r"^(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"
+)
+
+
 def cmd_build(args: argparse.Namespace) -> ExitCode:
     from r2d_tui.buildcli import run_build_command
+
+    if args.tag is not None and not IMAGE_REFERENCE.match(args.tag):
+        raise InputError(
+            f"--tag {args.tag!r} is not a valid image name (lower-case name[:tag], "
+            "e.g. myrepo:dev)"
+        )
 
     return ExitCode(run_build_command(args, render_options(args), _workspace(args.path)))
 

@@ -204,3 +204,10 @@ def test_npm_test_shorthand(tmp_path: Path, call: str) -> None:
     assert findings[0].chain == (
         "Dockerfile:4", f"package.json#scripts.pretest:{line}", "scripts/check.js:1",
     )
+
+
+def test_empty_lifecycle_script(tmp_path: Path) -> None:
+    """An empty script is nothing to run (not the whole package.json read as shell)."""
+    text = '{"scripts": {"postinstall": ""}, "x": "[ -f /.dockerenv ]"}'
+    files = {"postBuild": post_build("npm install"), "package.json": text}
+    assert check(tmp_path, files) == []

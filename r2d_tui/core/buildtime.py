@@ -204,7 +204,9 @@ class BuildTimeGraph:
 
     # -- expansion by language -------------------------------------------------------------
     def _expand(self, reached: Reached, cwd: str, depth: int) -> None:
-        text = reached.text_override or self._text(reached.path)
+        text = reached.text_override
+        if text is None:
+            text = self._text(reached.path)
         if text is None:
             return
         language = reached.language

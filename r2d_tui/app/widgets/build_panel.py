@@ -14,6 +14,7 @@ table has the focus, otherwise it follows the step that printed last.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from typing import ClassVar
@@ -372,13 +373,24 @@ class BuildPanel(Vertical):
                 (f" ({format_duration(result.duration_s)})", "$text-muted"),
             ))
             failed = result.failed_step
+            output = [strip_ansi(line) for line in result.output if line.strip()]
             if failed is not None and failed.digest in self.steps:
+                # the failing step's own output matters most: select its row and end the log
+                # with it (the log follows its end), after buildx's summary
                 self._last_active = failed.digest
                 self._show_step_log(failed.digest)
-            output = [strip_ansi(line) for line in result.output if line.strip()]
-            if output:
+                log = self.query_one("#build-log", Log)
+                log.clear()
+                if output:
+                    log.write_lines(["── buildx ──", *output[-40:], ""])
+                log.write_lines([f"── failed step: {failed.name} ──"])
+                log.write_lines(strip_ansi(line) for line in failed.logs[-LOG_MAX_LINES:])
+                table = self.query_one(StepTable)
+                with contextlib.suppress(Exception):
+                    table.move_cursor(row=table.get_row_index(failed.digest))
+            elif output:
                 self._write_plain(["", "── buildx ──", *output[-40:]])
-            elif failed is None and result.log_tail:
+            elif result.log_tail:
                 self._write_plain(result.log_tail)
 
     def _finish_cancelled(self, event: BuildCancelled | None) -> None:

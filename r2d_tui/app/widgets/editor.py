@@ -1,9 +1,11 @@
 """The editor for one environment file at a time.
 
-A ``TextArea`` in code-editor mode: line numbers, soft tabs (the tab key inserts spaces,
-which YAML requires; escape leaves the editor), and syntax highlighting where Textual has a
+A ``TextArea`` in code-editor mode: line numbers, space indentation (YAML requires it),
+and syntax highlighting where Textual has a
 grammar for the file (``environment.yml`` → yaml, ``postBuild`` → bash, ``Pipfile`` →
-toml…). Highlighting needs the optional tree-sitter packages (``textual[syntax]``); without
+toml…). The tab key moves to the next panel, as in every other panel, so it can never
+silently indent a file (a stray indent breaks environment.yml). Highlighting needs the
+optional tree-sitter packages (``textual[syntax]``); without
 them, or for files with no grammar (``requirements.txt``, ``apt.txt``) the text is plain.
 
 The editor does not know about the workspace: the screen loads text into it with
@@ -61,7 +63,7 @@ class EnvEditor(TextArea):
         "Edits are kept in memory and the Dockerfile preview follows them as you type; "
         "nothing is written until **ctrl+s**. The save is atomic and keeps the file's "
         "permissions (postBuild stays executable), line endings and encoding.\n\n"
-        "**Tab** inserts spaces; **escape** moves the focus out of the editor. "
+        "**Tab** moves to the next panel, as everywhere in r2d-tui (indent with spaces). "
         "**ctrl+z / ctrl+y** undo and redo, **ctrl+r** reverts to the file on disk.\n\n"
         "Lines with problems are marked in the gutter: ✗ error, ▲ warning, i info. "
         "**ctrl+f** applies the machine fixes of this file's problems (line endings, "
@@ -100,7 +102,7 @@ class EnvEditor(TextArea):
         super().__init__(
             "",
             soft_wrap=False,
-            tab_behavior="indent",
+            tab_behavior="focus",
             show_line_numbers=True,
             read_only=True,
             placeholder="Choose a file in the tree (enter) to edit it.",

@@ -37,6 +37,26 @@ def problem_location(problem: RenderProblem) -> str:
     return where
 
 
+def first_changed_column(saved: str | None, current: str, line: int) -> int:
+    """0-based column where ``current``'s line ``line`` starts to differ from the matching
+    saved line (0 for an inserted line), so the view can scroll to a change that sits at
+    the end of a long line (a lock-file name, an apt package list)."""
+    if saved is None:
+        return 0
+    new_lines = current.split("\n")
+    matcher = difflib.SequenceMatcher(a=saved.split("\n"), b=new_lines, autojunk=False)
+    old_lines = saved.split("\n")
+    for tag, i1, _i2, j1, j2 in matcher.get_opcodes():
+        if tag == "replace" and j1 <= line < j2:
+            old = old_lines[i1 + (line - j1)] if i1 + (line - j1) < len(old_lines) else ""
+            new = new_lines[line]
+            prefix = 0
+            while prefix < min(len(old), len(new)) and old[prefix] == new[prefix]:
+                prefix += 1
+            return prefix
+    return 0
+
+
 def changed_lines(saved: str | None, current: str) -> tuple[int, ...]:
     """0-based lines of ``current`` that are new or different compared with ``saved``."""
     if saved is None or saved == current:
@@ -129,7 +149,10 @@ class DockerfilePreview(Vertical):
                 if changed and changed != self._changed:
                     # bring what the edit changed into view
                     scroll = self.query_one("#preview-scroll", ScrollableContainer)
-                    scroll.scroll_to(y=max(0, changed[0] - 3), animate=False)
+                    column = first_changed_column(self.saved_text, result.dockerfile, changed[0])
+                    width = scroll.scrollable_content_region.width or 40
+                    x = 0 if column < width - 4 else max(0, column - width // 2)
+                    scroll.scroll_to(x=x, y=max(0, changed[0] - 3), animate=False)
                 self._changed = changed
             self.remove_class("-stale")
         else:

@@ -145,7 +145,9 @@ def build_time_probes(context: CheckContext) -> list[LocatedProbe]:
     seen: set[tuple[str, int, int, str]] = set()
     reached_files = build_time_files(context.workspace, context.detection)
     for reached in reached_files:
-        text = reached.text_override or code_text(context.workspace, reached.path)
+        text = reached.text_override
+        if text is None:
+            text = code_text(context.workspace, reached.path)
         if text is None:
             continue
         if reached.language == "dockerfile":
