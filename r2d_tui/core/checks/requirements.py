@@ -211,12 +211,14 @@ def requirement_files(context: CheckContext) -> Iterator[str]:
     "requirements.txt",
 )
 def invalid_requirement(context: CheckContext) -> Iterator[Finding]:
-    from repo2docker.utils import is_local_pip_requirement
-
     for path in requirement_files(context):
         text = context.text(path)
         if text is None:
             continue
+        # imported here, only when a requirements file is installed (importing repo2docker
+        # costs a few hundred ms, and detection results are cached without it)
+        from repo2docker.utils import is_local_pip_requirement
+
         # Before the repository is copied (no local reference anywhere in the file, and no
         # package install), no path exists yet: 'src/pkg' (without './') then fails.
         after_copy = _installs_after_copy(context) or any(
@@ -253,13 +255,13 @@ def invalid_requirement(context: CheckContext) -> Iterator[Finding]:
     "requirements.txt",
 )
 def local_reference_defeats_cache(context: CheckContext) -> Iterator[Finding]:
-    from repo2docker.utils import is_local_pip_requirement
-
     if context.detection.buildpack not in ("python", "r", "julia"):
         return
     if _installs_after_copy(context):
         return  # a package repo installs after the copy anyway
     for path in requirement_files(context):
+        from repo2docker.utils import is_local_pip_requirement
+
         text = context.text(path)
         if text is None:
             continue
