@@ -612,3 +612,45 @@ def fix_apt_txt(file: FileText, findings: Sequence[Finding]) -> FileText:
                 new_lines.append(comment)
         lines[first : last + 1] = new_lines
     return FileText(file.path, "\n".join(lines), file.format)
+
+
+# -- /.dockerenv tests in shell code -----------------------------------------------------------
+
+_DOCKERENV_PATH = r"""(?P<q>["']?)/\.dockerenv(?P=q)"""
+#: Simple shell tests for the marker: ``[ -f /.dockerenv ]``, ``[[ ! -e "/.dockerenv" ]]``,
+#: ``test -f /.dockerenv``. Anything more complex is left for a person.
+_DOCKERENV_TESTS = (
+    re.compile(rf"(?P<open>\[\[?)\s+(?P<neg>!\s+)?-[efrs]\s+{_DOCKERENV_PATH}\s+(?P<close>\]\]?)"),
+    re.compile(rf"(?P<open>test)\s+(?P<neg>!\s+)?-[efrs]\s+{_DOCKERENV_PATH}(?P<close>)(?=\s|;|$|\))"),
+)
+
+
+def _repo_dir_test(match: re.Match[str]) -> str:
+    operator = "-z" if match.group("neg") else "-n"
+    opening, closing = match.group("open"), match.group("close")
+    body = f'{operator} "${{REPO_DIR:-}}"'
+    return f"{opening} {body} {closing}".rstrip() if closing else f"{opening} {body}"
+
+
+@fixer("dockerenv-reliance", description="test REPO_DIR instead of /.dockerenv")
+def fix_dockerenv(file: FileText, findings: Sequence[Finding]) -> FileText:
+    """In shell code reached from postBuild, replace simple ``/.dockerenv`` tests with
+    ``"${REPO_DIR:-}"`` tests (repo2docker sets REPO_DIR in every image it generates).
+    Code reached from a user Dockerfile is left alone: REPO_DIR is not set there."""
+    lines = file.text.split("\n")
+    changed = False
+    for finding in findings:
+        root = finding.chain[0] if finding.chain else finding.path
+        if "Dockerfile" in root.rsplit("/", 1)[-1].split(":")[0]:
+            continue
+        index = finding.line - 1
+        if not 0 <= index < len(lines):
+            continue
+        line = lines[index]
+        for pattern in _DOCKERENV_TESTS:
+            new = pattern.sub(_repo_dir_test, line)
+            if new != line:
+                lines[index] = new
+                changed = True
+                break
+    return FileText(file.path, "\n".join(lines), file.format) if changed else file
