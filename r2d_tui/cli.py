@@ -210,10 +210,13 @@ def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
 
 
 def cmd_dockerfile(args: argparse.Namespace) -> ExitCode:
-    from r2d_tui.core.render import render
+    from r2d_tui.core.detection import detect
 
     workspace = _workspace(args.path)
-    result = render(workspace, render_options(args))
+    # detect() renders through repo2docker and caches the result keyed by every file
+    # repo2docker reads, so a repeated call prints the same bytes without importing it
+    result = detect(workspace, render_options(args)).render
+    assert result is not None
     for note in result.notes:
         for line in note.splitlines():
             print(f"r2d-tui: note: {line}", file=sys.stderr)
