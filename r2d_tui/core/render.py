@@ -183,10 +183,45 @@ def _install_patches() -> None:
             return template
 
     base.jinja2 = _CachedJinja()
+    _memoize_environment_yaml()
     from r2d_tui.core import lookups
 
     lookups.install()
     _installed = True
+
+
+def _memoize_environment_yaml() -> None:
+    """Parse each environment.yml text once, not on every render.
+
+    ``CondaBuildPack.environment_yaml`` parses the file with ruamel.yaml (about 70 % of a
+    conda render) on every new buildpack, i.e. on every keystroke of the preview. We keep
+    repo2docker's own property and cache its result keyed by the file's path and exact
+    bytes; errors are not cached (they are raised again, as repo2docker would).
+    """
+    from repo2docker.buildpacks.conda import CondaBuildPack
+
+    original = CondaBuildPack.environment_yaml.fget
+    cache: dict[tuple[str, bytes], Any] = {}
+
+    def environment_yaml(self: Any) -> Any:
+        if self._environment_yaml is not None:
+            return self._environment_yaml
+        path = self.environment_yaml_path
+        if path is None:
+            return original(self)
+        try:
+            with open(path, "rb") as handle:
+                key = (path, handle.read())
+        except OSError:
+            return original(self)
+        if key not in cache:
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = original(self)
+        self._environment_yaml = cache[key]
+        return self._environment_yaml
+
+    CondaBuildPack.environment_yaml = property(environment_yaml)
 
 
 class _NoteHandler(logging.Handler):
