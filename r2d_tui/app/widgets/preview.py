@@ -112,10 +112,12 @@ class DockerfilePreview(Vertical):
         """0-based lines of the shown text that differ from the saved files' Dockerfile."""
 
     def compose(self) -> ComposeResult:
-        yield Static(Content.styled("Rendering…", "dim"), id="preview-header")
-        yield Static("", id="preview-notes")
+        # the Dockerfile first, so the panel reads like the file (it starts with FROM);
+        # what produced it and repo2docker's notes sit underneath
         with ScrollableContainer(id="preview-scroll"):
             yield Static("", id="preview-body")
+        yield Static(Content.styled("Rendering…", "dim"), id="preview-header")
+        yield Static("", id="preview-notes")
 
     @property
     def text(self) -> str | None:
@@ -145,14 +147,18 @@ class DockerfilePreview(Vertical):
             changed = changed_lines(self.saved_text, result.dockerfile) if self.dirty else ()
             if result.dockerfile != self._good_text or changed != self._changed:
                 self._good_text = result.dockerfile
-                body.update(mark_lines(highlight(result.dockerfile, language="docker"), changed))
-                if changed and changed != self._changed:
+                # repo2docker's text starts with an empty line: show it from the FROM line
+                shown = result.dockerfile.lstrip("\n")
+                skipped = len(result.dockerfile) - len(shown)
+                shown_changed = tuple(n - skipped for n in changed if n >= skipped)
+                body.update(mark_lines(highlight(shown, language="docker"), shown_changed))
+                if shown_changed and changed != self._changed:
                     # bring what the edit changed into view
                     scroll = self.query_one("#preview-scroll", ScrollableContainer)
                     column = first_changed_column(self.saved_text, result.dockerfile, changed[0])
                     width = scroll.scrollable_content_region.width or 40
                     x = 0 if column < width - 4 else max(0, column - width // 2)
-                    scroll.scroll_to(x=x, y=max(0, changed[0] - 3), animate=False)
+                    scroll.scroll_to(x=x, y=max(0, shown_changed[0] - 3), animate=False)
                 self._changed = changed
             self.remove_class("-stale")
         else:
