@@ -51,12 +51,23 @@ def _repo2docker_identity() -> str:
     return f"{spec.origin}:{hashlib.sha256(version.encode()).hexdigest()[:16]}"
 
 
+def _code_identity() -> str:
+    """The newest modification time of r2d-tui's core modules, so a changed checkout (an
+    editable install, a development tree) never reads results of older code."""
+    folder = Path(__file__).resolve().parent
+    newest = 0
+    for path in (*folder.glob("*.py"), *folder.glob("checks/*.py")):
+        with contextlib.suppress(OSError):
+            newest = max(newest, path.stat().st_mtime_ns)
+    return str(newest)
+
+
 def key_for(workspace: Workspace, options: RenderOptions | None) -> str | None:
     """The cache key for detecting ``workspace`` as it is on disk, or ``None`` when a file
     cannot be hashed (then nothing is cached)."""
     digest = hashlib.sha256()
     parts: list[Any] = [
-        FORMAT, __version__, _repo2docker_identity(),
+        FORMAT, __version__, _code_identity(), _repo2docker_identity(),
         dataclasses.asdict(options or RenderOptions()),
         os.geteuid(), _user(), platform.machine(), workspace.display_path,
         os.path.isdir(os.path.join(workspace.root, workspace.display_path)),

@@ -401,12 +401,87 @@ def render_saved(workspace: Workspace, options: RenderOptions | None = None) -> 
         on_disk.close()
 
 
+#: Environment files larger than this are not handed to repo2docker (its YAML parser
+#: needs minutes for tens of megabytes; a preview must not hang on them).
+MAX_ENV_FILE_BYTES = 10 * 1024 * 1024
+
+
+def unreadable_env_file(
+    workspace: Workspace, hide: frozenset[str] = frozenset()
+) -> RenderProblem | None:
+    """A config file repo2docker would open but must not: a FIFO, socket or device would
+    block or misbehave (repo2docker opens it unconditionally), an oversized file would
+    stall the render, and an undecodable one fails with a message naming no file."""
+    import stat as stat_module
+
+    from r2d_tui.core.envfiles import BINDER_DIRS, ENV_FILE_NAMES
+
+    overrides = workspace.overrides()
+    for folder in ("", *BINDER_DIRS):
+        base = workspace.root / folder if folder else workspace.root
+        try:
+            names = [n for n in os.listdir(base) if n in ENV_FILE_NAMES]
+        except OSError:
+            continue
+        for name in names:
+            rel = f"{folder}/{name}" if folder else name
+            if rel in hide or rel in overrides:
+                continue
+            try:
+                info = os.stat(base / name)
+            except OSError:
+                continue  # a dangling link or a loop: repo2docker treats it as absent
+            if stat_module.S_ISDIR(info.st_mode):
+                continue  # repo2docker fails on it with IsADirectoryError, reported as is
+            if not stat_module.S_ISREG(info.st_mode):
+                kind = "a FIFO" if stat_module.S_ISFIFO(info.st_mode) else "not a regular file"
+                return RenderProblem(
+                    f"{rel} is {kind}: repo2docker would block reading it; replace it with "
+                    "a regular file", rel, 1, 1,
+                )
+            if info.st_size > MAX_ENV_FILE_BYTES:
+                return RenderProblem(
+                    f"{rel} is {info.st_size // (1024 * 1024)} MB: too large to render "
+                    f"(limit {MAX_ENV_FILE_BYTES // (1024 * 1024)} MB)", rel, 1, 1,
+                )
+    return None
+
+
+def _undecodable(directory: Path, error: UnicodeDecodeError) -> RenderProblem:
+    """Name the config file repo2docker could not decode as UTF-8, with its line."""
+    from r2d_tui.core.envfiles import BINDER_DIRS, ENV_FILE_NAMES
+
+    for folder in ("", *BINDER_DIRS):
+        base = directory / folder if folder else directory
+        for name in sorted(ENV_FILE_NAMES):
+            path = base / name
+            try:
+                data = path.read_bytes() if path.is_file() else None
+            except OSError:
+                continue
+            if data is None:
+                continue
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                rel = f"{folder}/{name}" if folder else name
+                line = data[: bad.start].count(b"\n") + 1
+                return RenderProblem(
+                    f"{rel} is not UTF-8 text (byte 0x{data[bad.start]:02x}): repo2docker "
+                    "cannot read it; save it as UTF-8", rel, line, 1,
+                )
+    return RenderProblem(f"UnicodeDecodeError: {error}")
+
+
 def render_hidden(
     workspace: Workspace, options: RenderOptions | None, hide: frozenset[str]
 ) -> RenderResult:
     """:func:`render` as if the repository-relative paths in ``hide`` did not exist."""
     _install_patches()
     opts = (options or RenderOptions()).resolved()
+    blocked = unreadable_env_file(workspace, hide)
+    if blocked is not None:
+        return RenderResult(None, None, None, opts, problem=blocked)
     label = repo_label(workspace)
     buildpack: Any = None
     problem: RenderProblem | None = None
@@ -422,6 +497,9 @@ def render_hidden(
             buildpack = pick_buildpack(str(opts.base_image))
             text = configure_and_render(buildpack, opts, label)
             plan = _context_plan(buildpack)
+        except UnicodeDecodeError as error:
+            problem = _undecodable(directory, error)
+            text, plan = None, None
         except Exception as error:  # repo2docker raises many kinds; report, don't crash
             problem = problem_from_exception(error, directory)
             text, plan = None, None

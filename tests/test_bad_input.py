@@ -1,0 +1,99 @@
+"""Bad input never gives a traceback or a hang: a finding or a one-line message naming
+the file, and every command still finishes (issue #7's bad-input suite, CLI level)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+R2D = str(Path(sys.executable).parent / "r2d-tui")
+
+
+def _fifo(repo: Path) -> None:
+    os.mkfifo(repo / "requirements.txt")
+
+
+def _binary_env(repo: Path) -> None:
+    (repo / "environment.yml").write_bytes(b"dependencies:\n  - \xff\xfe numpy\n")
+
+
+def _utf16_env(repo: Path) -> None:
+    (repo / "environment.yml").write_bytes("dependencies:\n  - numpy\n".encode("utf-16"))
+
+
+def _dir_env(repo: Path) -> None:
+    (repo / "environment.yml").mkdir()
+
+
+def _huge_requirements(repo: Path) -> None:
+    (repo / "requirements.txt").write_text("numpy\n" * 2_000_000)
+
+
+def _symlink_loop(repo: Path) -> None:
+    os.symlink("environment.yml", repo / "environment.yml")
+
+
+def _yaml_bomb(repo: Path) -> None:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i, name in enumerate("bcdefghij"):
+        prev = "abcdefghij"[i]
+        lines.append(f"{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]")
+    lines.append("dependencies:\n  - python=3.11\n  - numpy")
+    (repo / "environment.yml").write_text("\n".join(lines) + "\n")
+
+
+def _invalid_yaml(repo: Path) -> None:
+    (repo / "environment.yml").write_text("dependencies:\n  - numpy\n - pip:\n    - x\n")
+
+
+def _both_binder(repo: Path) -> None:
+    (repo / "binder").mkdir()
+    (repo / ".binder").mkdir()
+
+
+CASES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "fifo": (_fifo, "requirements.txt"),
+    "binary": (_binary_env, "environment.yml"),
+    "utf16": (_utf16_env, "environment.yml"),
+    "directory": (_dir_env, "environment.yml"),
+    "huge": (_huge_requirements, "requirements.txt"),
+    "symlink-loop": (_symlink_loop, ""),
+    "yaml-bomb": (_yaml_bomb, ""),
+    "invalid-yaml": (_invalid_yaml, "environment.yml"),
+    "both-binder-dirs": (_both_binder, "binder"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("command", ["dockerfile", "detect", "check"])
+def test_bad_repository_gives_a_message_not_a_traceback(
+    tmp_path: Path, case: str, command: str
+) -> None:
+    make, named = CASES[case]
+    repo = tmp_path / "répo ü"  # non-ASCII and a space in the path, too
+    repo.mkdir()
+    make(repo)
+    env = {**os.environ, "R2D_TUI_CACHE_DIR": str(tmp_path / "cache")}
+    result = subprocess.run([R2D, command, str(repo)], capture_output=True, text=True,
+                            timeout=60, env=env, check=False)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    assert result.returncode in (0, 1, 2)
+    if named and result.returncode != 0:
+        assert named in output
+
+
+@pytest.mark.parametrize("path", ["does-not-exist", "a-file"])
+def test_bad_repository_path(tmp_path: Path, path: str) -> None:
+    (tmp_path / "a-file").write_text("x")
+    result = subprocess.run([R2D, "check", str(tmp_path / path)], capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith("r2d-tui: error: ")
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
