@@ -132,9 +132,10 @@ async def test_ctrl_f_on_a_selected_problem_fixes_its_file(tmp_path: Path) -> No
         assert screen.dirty == frozenset()
 
 
-async def test_a_problem_without_machine_fix_says_so(tmp_path: Path) -> None:
+async def test_a_problem_the_machine_fix_cannot_change_says_so(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "demo", {"requirements.txt": "numpy\n"})
-    (root / "postBuild").write_text("#!/bin/bash\nif [ -f /.dockerenv ]; then echo x; fi\n")
+    # a form of /.dockerenv test too complex for the automatic fix
+    (root / "postBuild").write_text("#!/bin/bash\nls /.dockerenv >/dev/null 2>&1 && echo x\n")
     (root / "postBuild").chmod(0o755)
     app = make_app(root)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -144,11 +145,10 @@ async def test_a_problem_without_machine_fix_says_so(tmp_path: Path) -> None:
         await settle(pilot)
         assert screen.fix_hint is None
         assert "fixable" not in detail_text(screen)
-        assert screen.check_action("fix", ()) is False  # hidden in the footer
         screen.action_fix()  # as from the command palette
         await settle(pilot)
         messages = [str(n.message) for n in app._notifications]
-        assert any("No machine fix here" in m for m in messages), messages
+        assert any("cannot change this safely" in m for m in messages), messages
         assert screen.dirty == frozenset()
 
 
@@ -156,7 +156,8 @@ async def test_with_the_table_focused_only_the_selected_problem_is_fixed(
     tmp_path: Path,
 ) -> None:
     root = conda_repo(tmp_path)
-    (root / "postBuild").write_text("#!/bin/bash\nif [ -f /.dockerenv ]; then echo x; fi\n")
+    # a form of /.dockerenv test too complex for the automatic fix
+    (root / "postBuild").write_text("#!/bin/bash\nls /.dockerenv >/dev/null 2>&1 && echo x\n")
     (root / "postBuild").chmod(0o755)
     app = make_app(root)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -165,10 +166,10 @@ async def test_with_the_table_focused_only_the_selected_problem_is_fixed(
         dockerenv = next(f for f in screen.findings if f.name == "dockerenv-reliance")
         select(screen, dockerenv)
         await settle(pilot)
-        await pilot.press("ctrl+f")  # the selected problem has no machine fix
+        await pilot.press("ctrl+f")  # no machine fix for this form of the test
         await settle(pilot)
         assert screen.dirty == frozenset()
-        assert any("No machine fix here" in str(n.message) for n in app._notifications)
+        assert any("cannot change this safely" in str(n.message) for n in app._notifications)
         pin = next(f for f in screen.findings if f.name == "python-version-unrecognized")
         select(screen, pin)
         await settle(pilot)

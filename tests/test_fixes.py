@@ -72,10 +72,10 @@ def write(path: Path, data: bytes, mode: int = 0o644) -> Path:
 def test_registry_names() -> None:
     assert set(FIXERS) == {
         "postbuild-crlf", "start-crlf", "utf8-bom", "conda-export-build-strings",
-        "python-version-unrecognized", "apt-txt-invalid-line",
+        "python-version-unrecognized", "apt-txt-invalid-line", "dockerenv-reliance",
     }
     assert fixable(finding("postbuild-crlf", "postBuild"))
-    assert not fixable(finding("dockerenv-reliance", "postBuild"))
+    assert not fixable(finding("invalid-yaml", "environment.yml"))
     assert fix_description(finding("utf8-bom", "apt.txt")) == (
         "save as UTF-8 without byte-order mark"
     )

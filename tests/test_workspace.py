@@ -501,3 +501,34 @@ def test_display_path_defaults_to_the_argument(repo: Path, monkeypatch: pytest.M
     workspace = Workspace("repo")
     assert workspace.display_path == "repo"
     assert workspace.root == repo.resolve()
+
+
+def test_save_refuses_to_overwrite_an_external_change(tmp_path: Path) -> None:
+    """An edit made on disk after the buffer was loaded is never silently overwritten."""
+    from r2d_tui.core.workspace import ExternalChangeError
+
+    (tmp_path / "postBuild").write_text("#!/bin/bash\necho mine\n")
+    workspace = Workspace(tmp_path)
+    workspace.set_text("postBuild", "#!/bin/bash\necho edited in r2d-tui\n")
+    (tmp_path / "postBuild").write_text("#!/bin/bash\necho edited elsewhere\n")
+    assert workspace.disk_changed("postBuild")
+    with pytest.raises(ExternalChangeError, match="changed on disk"):
+        workspace.save("postBuild")
+    assert (tmp_path / "postBuild").read_text() == "#!/bin/bash\necho edited elsewhere\n"
+    assert workspace.is_dirty("postBuild")
+    workspace.save("postBuild", force=True)  # "keep mine"
+    assert (tmp_path / "postBuild").read_text() == "#!/bin/bash\necho edited in r2d-tui\n"
+    assert not workspace.disk_changed("postBuild")
+
+
+def test_save_of_a_file_deleted_on_disk_asks_first(tmp_path: Path) -> None:
+    from r2d_tui.core.workspace import ExternalChangeError
+
+    (tmp_path / "apt.txt").write_text("vim\n")
+    workspace = Workspace(tmp_path)
+    workspace.set_text("apt.txt", "vim\ngit\n")
+    (tmp_path / "apt.txt").unlink()
+    with pytest.raises(ExternalChangeError, match="deleted"):
+        workspace.save("apt.txt")
+    workspace.revert("apt.txt")  # "take theirs": the file stays deleted
+    assert not (tmp_path / "apt.txt").exists()

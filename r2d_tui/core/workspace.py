@@ -35,6 +35,12 @@ class WorkspaceError(Exception):
     """A problem with the repository or one of its files, worded for the user."""
 
 
+class ExternalChangeError(WorkspaceError):
+    """The file changed (or vanished) on disk after its buffer was loaded: saving would
+    overwrite someone else's edit. Save with ``force=True`` to keep the buffer, or
+    :meth:`Workspace.revert` to take the disk's version."""
+
+
 @dataclass(frozen=True)
 class TextFormat:
     """How a file's text is stored on disk, so a save can write it back the same way."""
@@ -316,16 +322,43 @@ class Workspace:
                     encoded[rel] = buffer.text.encode("utf-8")
             return encoded
 
-    def save(self, rel: str) -> Path:
+    def disk_changed(self, rel: str) -> bool:
+        """Has ``rel`` changed on disk (or appeared, or vanished) since its buffer was
+        loaded or last saved?"""
+        with self._lock:
+            buffer = self._buffers.get(rel)
+            if buffer is None:
+                return False
+            expected = buffer.disk_text
+        path = self.abspath(rel)
+        if not path.exists():
+            return expected is not None
+        if expected is None:
+            return True
+        try:
+            current, _fmt = self.read_disk(rel)
+        except WorkspaceError:
+            return True
+        return current != expected
+
+    def save(self, rel: str, *, force: bool = False) -> Path:
         """Write the buffer of ``rel`` to disk atomically, in the file's own format.
 
         Raises:
+            ExternalChangeError: the file changed on disk since the buffer was loaded (not
+                raised with ``force=True``); nothing was written.
             WorkspaceError: the write failed; the buffer stays dirty.
         """
         with self._lock:
             buffer = self._buffers.get(rel)
             if buffer is None:
                 raise WorkspaceError(f"{rel}: not open")
+            if not force and self.disk_changed(rel):
+                what = "was deleted" if not self.abspath(rel).exists() else "changed"
+                raise ExternalChangeError(
+                    f"{rel} {what} on disk since you opened it; not saved (keep yours, "
+                    "take the disk's, or compare)"
+                )
             path = self.abspath(rel)
             real = path.resolve()
             if not real.is_relative_to(self.root):
