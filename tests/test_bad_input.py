@@ -97,3 +97,55 @@ def test_bad_repository_path(tmp_path: Path, path: str) -> None:
     assert result.stderr.startswith("r2d-tui: error: ")
     assert "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def _broken_pyproject(repo: Path) -> None:
+    (repo / "requirements.txt").write_text("numpy\n")
+    (repo / "pyproject.toml").write_text('[project\nname = "x"\n')
+
+
+def _binary_requirements(repo: Path) -> None:
+    (repo / "requirements.txt").write_bytes(b"numpy\x00\x01\x02")
+
+
+def _fifo_settings(repo: Path) -> None:
+    (repo / "requirements.txt").write_text("numpy\n")
+    os.mkfifo(repo / ".r2d-tui.toml")
+
+
+CASES.update({
+    "broken-pyproject": (_broken_pyproject, "pyproject.toml"),
+    "binary-requirements": (_binary_requirements, "requirements.txt"),
+    "fifo-settings": (_fifo_settings, ""),
+})
+
+
+def test_fifo_postbuild_still_renders_like_repo2docker(tmp_path: Path) -> None:
+    """repo2docker only checks that postBuild exists while rendering: so must we."""
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "requirements.txt").write_text("numpy\n")
+    os.mkfifo(repo / "postBuild")
+    ours = subprocess.run([R2D, "dockerfile", "r"], cwd=tmp_path, capture_output=True,
+                          timeout=60, check=False)
+    theirs = subprocess.run([str(Path(R2D).parent / "repo2docker"), "--no-build", "r"],
+                            cwd=tmp_path, capture_output=True, timeout=60, check=False)
+    assert ours.returncode == theirs.returncode == 0
+    assert ours.stdout == theirs.stdout
+
+
+def test_marker_lookalikes_are_not_dockerenv_tests(tmp_path: Path) -> None:
+    from r2d_tui.core.checks import run_checks
+    from r2d_tui.core.workspace import Workspace
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "requirements.txt").write_text("numpy\n")
+    (repo / "postBuild").write_text(
+        "#!/bin/bash\n# section\x0c\nsource $HOME/.dockerenv\n"
+        "[ -f ./.dockerenv ] && . ./.dockerenv\n"
+        "ls /.dockerenv-config\nif [ -f /.dockerenv ]; then echo real_line6; fi\n"
+    )
+    found = [(f.line, f.column) for f in run_checks(Workspace(repo))
+             if f.name == "dockerenv-reliance"]
+    assert found == [(6, 9)]

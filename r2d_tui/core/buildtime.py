@@ -101,7 +101,7 @@ class BuildTimeGraph:
                 path = f"{prefix}{name}"
                 if path in detection.used_files and self._exists(path):
                     text = self.workspace.text(path) or ""
-                    for number, line in enumerate(text.splitlines(), start=1):
+                    for number, line in enumerate(text.split("\n"), start=1):
                         local = LOCAL_SELF.search(line.split("#", 1)[0])
                         if not local:
                             continue
@@ -544,7 +544,7 @@ class BuildTimeGraph:
             self, reached: Reached, text: str, cwd: str,
                         depth: int) -> None:
         lines = reached.lines
-        for number, raw in enumerate(text.splitlines(), start=1):
+        for number, raw in enumerate(text.split("\n"), start=1):
             if lines is not None and number not in lines:
                 continue
             if raw.startswith("\t"):
@@ -694,7 +694,7 @@ def shell_commands(text: str, cwd: str, *, first_line: int = 1) -> Iterator[Comm
     logical: list[tuple[int, str]] = []
     pending = ""
     start = first_line
-    lines = text.splitlines()
+    lines = text.split("\n")
     data = heredoc_data_lines(lines)  # ``cat > f <<EOF`` bodies are text, not commands
     for offset, raw in enumerate(lines):
         if offset == 0 and raw.startswith("#!"):
@@ -762,7 +762,7 @@ def makefile_run_lines(text: str, targets: list[str]) -> set[int]:
     order: list[str] = []
     always: set[int] = set()
     current: list[str] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):
         if raw.startswith("\t"):
             for name in current:
                 rules[name][1].append(number)
@@ -804,7 +804,7 @@ def package_json_scripts(text: str) -> Iterator[tuple[str, int, str]]:
     scripts = data.get("scripts") if isinstance(data, dict) else None
     if not isinstance(scripts, dict):
         return
-    lines = text.splitlines()
+    lines = text.split("\n")
     for name, command in scripts.items():
         if not isinstance(command, str):
             continue
@@ -836,7 +836,7 @@ def dockerfile_instructions(text: str) -> Iterator[tuple[str, str, int]]:
     """``(KEYWORD, argument, first line)`` of each instruction; continuation lines are
     joined with newlines (so line numbers inside a RUN stay countable) and comment or
     blank lines inside them are dropped, as Docker's parser does."""
-    lines = text.splitlines()
+    lines = text.split("\n")
     index = 0
     while index < len(lines):
         raw = lines[index]

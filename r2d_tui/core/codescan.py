@@ -24,7 +24,9 @@ MARKERS: dict[str, str] = {
     "/run/.containerenv": "containerenv",
 }
 CGROUP_PATHS = ("/proc/1/cgroup", "/proc/self/cgroup", "/proc/1/sched", "/proc/self/mountinfo")
-MARKER_RE = re.compile(r"/\.dockerenv\b|/run/\.containerenv\b")
+#: The markers as absolute paths: not ``$HOME/.dockerenv``, ``./.dockerenv`` or
+#: ``/.dockerenv-config``.
+MARKER_RE = re.compile(r"(?<![\w.$}/-])(?:/\.dockerenv|/run/\.containerenv)(?![\w.-])")
 CGROUP_RE = re.compile(r"/proc/(?:1|self)/(?:cgroup|sched|mountinfo)\b")
 
 #: Functions and commands whose string arguments are only shown to a person.
@@ -250,7 +252,7 @@ def heredoc_data_lines(lines: list[str]) -> set[int]:
 
 def shell_probes(text: str, *, first_line: int = 1, skip_shebang: bool = True) -> list[Probe]:
     probes: list[Probe] = []
-    lines = text.splitlines()
+    lines = text.split("\n")
     data = heredoc_data_lines(lines)
     for offset, raw in enumerate(lines):
         if offset == 0 and skip_shebang and raw.startswith("#!"):
@@ -462,7 +464,7 @@ def python_probes(text: str) -> list[Probe]:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError):
         return _generic_probes(_blank_hash_comments(text), text)
-    visitor = _PythonVisitor(text.splitlines())
+    visitor = _PythonVisitor(text.split("\n"))
     visitor.visit(tree)
     return visitor.probes
 
@@ -490,7 +492,7 @@ def _enclosing_call(code: str, index: int) -> str:
 def _generic_probes(code: str, original: str) -> list[Probe]:
     """Marker mentions outside printing/writing calls, in comment-blanked ``code``."""
     probes: list[Probe] = []
-    original_lines = original.splitlines()
+    original_lines = original.split("\n")
     starts = [0]
     for code_line in code.split("\n"):
         starts.append(starts[-1] + len(code_line) + 1)
@@ -545,7 +547,7 @@ def julia_probes(text: str) -> list[Probe]:
 def js_probes(text: str) -> list[Probe]:
     code = _blank_comments(text, line_starts=("//",), block=("/*", "*/"))
     probes = _generic_probes(code, text)
-    lines = text.splitlines()
+    lines = text.split("\n")
     for match in IS_DOCKER_IMPORT.finditer(code):
         line = code.count("\n", 0, match.start(1)) + 1
         column = match.start(1) - (code.rfind("\n", 0, match.start(1)) + 1) + 1
@@ -556,7 +558,7 @@ def js_probes(text: str) -> list[Probe]:
 def makefile_probes(text: str) -> list[Probe]:
     """``$(wildcard /.dockerenv)`` anywhere, and shell probes in recipe lines."""
     probes: list[Probe] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):
         if raw.startswith("\t"):
             code = strip_shell_comment(raw.lstrip("\t@-+ "))
             offset = len(raw) - len(raw.lstrip("\t@-+ "))
@@ -585,7 +587,7 @@ def notebook_code(text: str) -> list[tuple[int, str]]:
     cells = data.get("cells") if isinstance(data, dict) else None
     if not isinstance(cells, list):
         return []
-    lines = text.splitlines()
+    lines = text.split("\n")
     out: list[tuple[int, str]] = []
     search_from = 0
     for cell in cells:
@@ -629,7 +631,7 @@ def _ipython_line(line: str) -> str:
 
 def notebook_probes(text: str) -> list[Probe]:
     probes: list[Probe] = []
-    lines = text.splitlines()
+    lines = text.split("\n")
     for start, source in notebook_code(text):
         source_lines = source.split("\n")
         if re.match(r"%%(?:bash|sh|script\s+(?:ba)?sh)\b", source_lines[0].strip()):
@@ -692,7 +694,7 @@ def realign(probes: list[Probe], text: str) -> list[Probe]:
     """Point each probe at the marker itself in the original line (the nearest unused
     occurrence), where a parser reported the start of a string literal or of a command
     extracted from an exec-form instruction."""
-    lines = text.splitlines()
+    lines = text.split("\n")
     used: set[tuple[int, int]] = set()
     out: list[Probe] = []
     for probe in probes:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import re
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -160,6 +161,10 @@ def load_settings(repository: Workspace | Path | str) -> Settings:
     return parse_settings(table, file=PYPROJECT, prefix=PYPROJECT_TABLE + ".")
 
 
+#: Settings files larger than this are refused (pyproject.toml files are a few kB).
+MAX_SETTINGS_BYTES = 4 * 1024 * 1024
+
+
 def _read(repository: Workspace | Path | str, rel: str) -> str | None:
     if isinstance(repository, Workspace):
         text = repository.text(rel)
@@ -170,6 +175,15 @@ def _read(repository: Workspace | Path | str, rel: str) -> str | None:
         path = Path(repository) / rel
     if not path.exists() and not path.is_symlink():
         return None
+    try:
+        info = path.stat()
+    except OSError as error:
+        raise ConfigError(f"{rel}: cannot read: {error.strerror or error}") from error
+    if not stat.S_ISREG(info.st_mode):
+        # a FIFO would block the read forever, a device (/dev/zero) never ends
+        raise ConfigError(f"{rel}: not a regular file")
+    if info.st_size > MAX_SETTINGS_BYTES:
+        raise ConfigError(f"{rel}: {info.st_size} bytes is too large for a settings file")
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:

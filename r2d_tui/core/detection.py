@@ -64,8 +64,20 @@ class Detection:
             "deciding_files": list(self.deciding_files),
             "used_files": list(self.used_files),
             "ignored_files": [{"path": i.path, "reason": i.reason} for i in self.ignored],
-            "error": self.error,
+            "error": self.problem,
         }
+
+    @property
+    def problem(self) -> str | None:
+        """Why repo2docker cannot build this repository: it refuses the layout (``error``),
+        or it picks a buildpack but then fails to render (broken files)."""
+        if self.error:
+            return self.error
+        if self.render is not None and self.render.problem is not None:
+            problem = self.render.problem
+            where = f"{problem.path}:{problem.line or 1}: " if problem.path else ""
+            return f"{where}{problem.message}"
+        return None
 
 
 def config_dir_of(workspace: Workspace) -> tuple[str, str | None]:

@@ -46,10 +46,12 @@ _failures: dict[str, float] = {}
 
 
 def timeout_seconds() -> float:
+    """``R2D_TUI_LOOKUP_TIMEOUT`` in seconds (default 4; kept between 0.1 and 60)."""
     try:
-        return float(os.environ.get("R2D_TUI_LOOKUP_TIMEOUT", "4"))
+        value = float(os.environ.get("R2D_TUI_LOOKUP_TIMEOUT", "4"))
     except ValueError:
         return 4.0
+    return min(max(value, 0.1), 60.0)
 
 
 def cache_file() -> Path:

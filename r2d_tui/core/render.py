@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -83,9 +84,9 @@ class RenderOptions:
         """These options with every default filled in from repo2docker."""
         defaults = repo2docker_defaults()
         return RenderOptions(
-            base_image=self.base_image or defaults["base_image"],
+            base_image=self.base_image if self.base_image is not None else defaults["base_image"],
             user_id=self.user_id if self.user_id is not None else defaults["user_id"],
-            user_name=self.user_name or defaults["user_name"],
+            user_name=self.user_name if self.user_name is not None else defaults["user_name"],
             appendix=self.appendix,
             labels=self.labels,
             target_repo_dir=self.target_repo_dir,
@@ -371,8 +372,8 @@ def _context_plan(buildpack: Any) -> ContextPlan:
     patterns: list[str] = []
     for ignore_name in (".dockerignore", ".containerignore"):
         ignore_path = buildpack.binder_path(ignore_name)
-        if os.path.exists(ignore_path):
-            with open(ignore_path) as handle:
+        if os.path.isfile(ignore_path):
+            with open(ignore_path, encoding="utf-8", errors="replace") as handle:
                 lines = [line.strip() for line in handle.read().splitlines()]
             patterns.extend(line for line in lines if line and not line.startswith("#"))
     return ContextPlan(
@@ -420,7 +421,8 @@ def unreadable_env_file(
     for folder in ("", *BINDER_DIRS):
         base = workspace.root / folder if folder else workspace.root
         try:
-            names = [n for n in os.listdir(base) if n in ENV_FILE_NAMES]
+            names = [n for n in os.listdir(base)
+                     if n in ENV_FILE_NAMES and n not in NOT_READ_AT_RENDER]
         except OSError:
             continue
         for name in names:
@@ -439,12 +441,57 @@ def unreadable_env_file(
                     f"{rel} is {kind}: repo2docker would block reading it; replace it with "
                     "a regular file", rel, 1, 1,
                 )
+            if name.startswith("requirements") and _is_binary(base / name):
+                return RenderProblem(
+                    f"{rel} is a binary file, not a list of requirements: repo2docker "
+                    "fails on it", rel, 1, 1,
+                )
             if info.st_size > MAX_ENV_FILE_BYTES:
                 return RenderProblem(
                     f"{rel} is {info.st_size // (1024 * 1024)} MB: too large to render "
                     f"(limit {MAX_ENV_FILE_BYTES // (1024 * 1024)} MB)", rel, 1, 1,
                 )
     return None
+
+
+#: Files repo2docker only checks for existence while rendering (it reads them at build
+#: time, or never): a FIFO or binary one must not stop the preview.
+NOT_READ_AT_RENDER = frozenset({
+    "postBuild", "start", ".dockerignore", ".containerignore", "setup.py", "Manifest.toml",
+})
+
+
+def _is_binary(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8192)
+    except OSError:
+        return False
+    return b"\0" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
+def _bad_toml(directory: Path, error: Exception) -> RenderProblem:
+    """Name the TOML config file repo2docker could not parse, with its line."""
+    import tomllib
+
+    from r2d_tui.core.envfiles import BINDER_DIRS
+
+    for folder in ("", *BINDER_DIRS):
+        for name in ("pyproject.toml", "Project.toml", "JuliaProject.toml", "Pipfile"):
+            rel = f"{folder}/{name}" if folder else name
+            path = directory / rel
+            try:
+                if not path.is_file():
+                    continue
+                tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
+            except tomllib.TOMLDecodeError as bad:
+                match = re.search(r"\((?:at )?line (\d+), column (\d+)\)", str(bad))
+                line, column = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
+                detail = re.sub(r"\s*\((?:at )?line \d+, column \d+\)", "", str(bad))
+                return RenderProblem(f"invalid TOML in {rel}: {detail}", rel, line, column)
+            except OSError:
+                continue
+    return RenderProblem(f"invalid TOML: {error}")
 
 
 def _undecodable(directory: Path, error: UnicodeDecodeError) -> RenderProblem:
@@ -500,9 +547,15 @@ def render_hidden(
         except UnicodeDecodeError as error:
             problem = _undecodable(directory, error)
             text, plan = None, None
-        except Exception as error:  # repo2docker raises many kinds; report, don't crash
-            problem = problem_from_exception(error, directory)
+        except Exception as error:  # repo2docker raises many kinds: report, don't crash
+            if "TOMLDecodeError" in type(error).__name__ or "TomlDecodeError" in type(
+                error
+            ).__name__:
+                problem = _bad_toml(directory, error)
+            else:
+                problem = problem_from_exception(error, directory)
             text, plan = None, None
+
     from r2d_tui.core import lookups
 
     class_name = type(buildpack).__name__ if buildpack is not None else None

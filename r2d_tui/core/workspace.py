@@ -432,9 +432,9 @@ class Workspace:
             if rel in overrides:
                 (target / name).write_bytes(overrides[rel])
                 (target / name).chmod(self._mode_of(rel))
-            elif any(path.startswith(rel + "/") for path in touched) and not (
-                source / name
-            ).is_symlink():
+            elif any(path.startswith(rel + "/") for path in touched):
+                # a real folder here even when the repository's is a symlink (binder ->
+                # config): the buffers inside it must be seen
                 (target / name).mkdir()
                 self._fill_overlay(target / name, rel, overrides, hide)
             else:

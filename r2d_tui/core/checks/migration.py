@@ -93,7 +93,7 @@ CREATES_DOCKERENV = re.compile(r"(?:\btouch\s+(?:-\S+\s+)*|>\s*)['\"]?/\.dockere
 
 def _dockerfile_probes(text: str) -> list[Probe]:
     probes: list[Probe] = []
-    lines = text.splitlines()
+    lines = text.split("\n")
     created: tuple[int, int] | None = None  # where this stage created /.dockerenv
     for keyword, argument, line in dockerfile_instructions(text):
         if keyword == "FROM":
@@ -176,8 +176,8 @@ def _in_file(probes: list[Probe], reached: Reached, text: str) -> list[Probe]:
     """Columns of probes found in a package.json script, as columns of package.json (the
     script is a JSON string on its line; escapes before the probe shift it)."""
     override = reached.text_override or ""
-    lines = text.splitlines()
-    code_lines = override.splitlines()
+    lines = text.split("\n")
+    code_lines = override.split("\n")
     out: list[Probe] = []
     for probe in probes:
         raw = lines[probe.line - 1] if 0 < probe.line <= len(lines) else ""
@@ -634,7 +634,7 @@ def dockerignore_semantics(context: CheckContext) -> Iterator[Finding]:
                 )
             if name in (".dockerignore", ".containerignore") or name.endswith(".dockerignore"):
                 text = context.text(rel) or ""
-                for number, line in enumerate(text.splitlines(), start=1):
+                for number, line in enumerate(text.split("\n"), start=1):
                     if line.strip().startswith("!"):
                         yield dockerignore_semantics.finding(
                             rel, number, 1,
@@ -687,7 +687,7 @@ def legacy_builder_option(context: CheckContext) -> Iterator[Finding]:
         if not (b"memory" in data or b"BUILDKIT" in data or b"squash" in data):
             continue
         text = context.text(rel) or ""
-        for number, raw in enumerate(text.splitlines(), start=1):
+        for number, raw in enumerate(text.split("\n"), start=1):
             code = raw if name.endswith(".json") else strip_shell_comment(raw)
             if re.match(r"\s*(?:echo|printf|print)\b", code):
                 continue
