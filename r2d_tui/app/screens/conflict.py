@@ -51,7 +51,8 @@ class ConflictScreen(ModalScreen[Choice]):
                 "would overwrite the other version.", id="confirm-question", markup=False,
             )
             with VerticalScroll(id="conflict-diff"):
-                yield Static(conflict_diff(self._path, self._disk_text, self._my_text), markup=False)
+                diff = conflict_diff(self._path, self._disk_text, self._my_text)
+                yield Static(diff, markup=False)
             with Horizontal(id="confirm-buttons"):
                 yield Button("Cancel", id="conflict-cancel")
                 yield Button("Take theirs (reload)", id="conflict-theirs")

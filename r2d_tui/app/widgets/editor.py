@@ -244,12 +244,16 @@ class EnvEditor(TextArea):
         )
         return Strip.join([marked, body])
 
+    def buffer_text(self) -> str:
+        """The text to store in the workspace for what the editor shows now."""
+        text = self.text
+        if self._loaded is not None and text == self._loaded[1]:
+            text = self._loaded[0]  # as loaded: keep the stray \r the view cannot show
+        return text
+
     @on(TextArea.Changed)
     def _changed(self, event: TextArea.Changed) -> None:
         event.stop()
         # load_text() posts Changed as well; the screen drops edits equal to the buffer.
         if self.path is not None:
-            text = self.text
-            if self._loaded is not None and text == self._loaded[1]:
-                text = self._loaded[0]  # as loaded: keep the stray \r the view cannot show
-            self.post_message(self.Edited(self, self.path, text))
+            self.post_message(self.Edited(self, self.path, self.buffer_text()))
