@@ -31,12 +31,14 @@ class ExitCode(enum.IntEnum):
     OK = 0
     """Success: no findings at or above ``--fail-on``; the build succeeded."""
     FAILED = 1
-    """Findings were reported, or the build failed."""
+    """Findings were reported, the build failed, or a test of the image failed."""
     USAGE = 2
     """Bad arguments or input r2d-tui cannot work with (no such repo, unrenderable repo)."""
+    INTERRUPTED = 130
+    """Stopped by Ctrl+C or SIGTERM (the running build or container was cleaned up)."""
 
 
-COMMANDS = ("dockerfile", "detect", "check", "build", "explain", "tui")
+COMMANDS = ("dockerfile", "detect", "check", "build", "run", "test", "explain", "tui")
 
 
 class InputError(Exception):
@@ -108,9 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="r2d-tui",
         description="Author and test Binder (repo2docker) environments on your machine. "
         "Without a command, opens the TUI on PATH.",
-        epilog="Commands: dockerfile, detect, check, build, explain. "
-        "Run `r2d-tui COMMAND --help` for details. Exit status: 0 ok, 1 findings or failed "
-        "build, 2 usage or input error.",
+        epilog="Commands: dockerfile, detect, check, build, run, test, explain. "
+        "Run `r2d-tui COMMAND --help` for details. Exit status: 0 ok, 1 findings, failed "
+        "build or failed test, 2 usage or input error, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"r2d-tui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -120,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     tui.add_argument("--watch", action="store_true", help="start with build-on-save on")
     tui.add_argument("--tag", help="image tag for builds")
     tui.add_argument("--builder", help="buildx builder to use (docker buildx ls)")
+    tui.add_argument("--editable", action="store_true",
+                     help="run (F5) with the repository mounted in the container")
+    tui.add_argument("--test-on-build", action="store_true",
+                     help="start with test-after-each-successful-build on (F9 tests once)")
     _add_render_options(tui)
 
     dockerfile = sub.add_parser(
@@ -180,7 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rebuild whenever a file that affects the image changes (Ctrl+C stops)")
     build.add_argument("--tag", help="image tag (default: r2d-tui/<folder name>:latest)")
     build.add_argument("--builder", help="buildx builder to use (docker buildx ls)")
+    from r2d_tui.buildcli import add_build_options
+
+    add_build_options(build)
     _add_render_options(build)
+
+    from r2d_tui.runcli import add_parsers as add_run_parsers
+
+    add_run_parsers(sub, _add_render_options)
 
     explain = sub.add_parser("explain", help="explain a check: what it finds, why, how to fix")
     explain.add_argument("rule", nargs="?", help="rule name or code (omit to list all)")
@@ -243,7 +256,7 @@ def cmd_detect(args: argparse.Namespace) -> ExitCode:
     detection = detect(_workspace(args.path), render_options(args))
     if args.json:
         print(json.dumps(detection.to_json(), indent=2))
-        return ExitCode.OK if detection.error is None else ExitCode.USAGE
+        return ExitCode.OK if detection.problem is None else ExitCode.USAGE
     if detection.error:
         print(f"buildpack: none ({detection.error})")
     else:
@@ -255,7 +268,10 @@ def cmd_detect(args: argparse.Namespace) -> ExitCode:
             print("used: " + ", ".join(detection.used_files))
     for item in detection.ignored:
         print(f"ignored: {item.path}: {item.reason}")
-    return ExitCode.OK if detection.error is None else ExitCode.USAGE
+    if detection.error is None and detection.problem is not None:
+        print(f"r2d-tui: error: repo2docker cannot render it: {detection.problem}",
+              file=sys.stderr)
+    return ExitCode.OK if detection.problem is None else ExitCode.USAGE
 
 
 def _fix_findings(
@@ -334,9 +350,20 @@ def cmd_explain(args: argparse.Namespace) -> ExitCode:
         for registered in iter_rules():
             print(f"{registered.code}  {registered.name:<28} {registered.severity.value:<8} "
                   f"{registered.summary}")
+        from r2d_tui.core.explain_failure import FAILURE_KINDS
+
+        for failure in FAILURE_KINDS.values():
+            print(f"{failure.code}  {failure.name:<28} {'build':<8} {failure.summary}")
         return ExitCode.OK
     found = find_rule(args.rule)
     if found is None:
+        from r2d_tui.core.explain_failure import failure_kind
+
+        kind = failure_kind(args.rule)  # a build failure (R2D5xx), from `r2d-tui build`
+        if kind is not None:
+            print(f"{kind.code} [{kind.name}] (build failure): {kind.summary}\n")
+            print(kind.explanation)
+            return ExitCode.OK
         raise InputError(f"unknown rule {args.rule!r} (run `r2d-tui explain` for the list)")
     print(f"{found.code} [{found.name}] ({found.severity.value}): {found.summary}\n")
     print(found.explanation)
@@ -369,8 +396,32 @@ def cmd_tui(args: argparse.Namespace) -> ExitCode:
     from r2d_tui.app import run_app
 
     return ExitCode(run_app(
-        args.path, render_options(args), builder=args.builder, tag=args.tag, watch=args.watch
+        args.path, render_options(args), builder=args.builder, tag=args.tag, watch=args.watch,
+        editable=args.editable, test_on_build=args.test_on_build,
     ))
+
+
+def _check_tag(tag: str | None) -> None:
+    if tag is not None and not IMAGE_REFERENCE.match(tag):
+        raise InputError(
+            f"--tag {tag!r} is not a valid image name (lower-case name[:tag], e.g. myrepo:dev)"
+        )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``run``: 0 when the server ended normally, 1 on failure, 130 after Ctrl+C."""
+    from r2d_tui.runcli import cmd_run as run
+
+    _check_tag(args.tag)
+    return run(args, render_options(args), _workspace(args.path))
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    """``test``: 0 when every test passed, 1 when one failed or the build failed."""
+    from r2d_tui.runcli import cmd_test as test
+
+    _check_tag(args.tag)
+    return test(args, render_options(args), _workspace(args.path))
 
 
 HANDLERS = {
@@ -378,6 +429,8 @@ HANDLERS = {
     "detect": cmd_detect,
     "check": cmd_check,
     "build": cmd_build,
+    "run": cmd_run,
+    "test": cmd_test,
     "explain": cmd_explain,
     "tui": cmd_tui,
 }
@@ -385,7 +438,12 @@ HANDLERS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(_split_argv(list(sys.argv[1:] if argv is None else argv)))
+    from r2d_tui.runcli import split_command
+
+    words, command = split_command(_split_argv(list(sys.argv[1:] if argv is None else argv)))
+    args = parser.parse_args(words)
+    if command:
+        args.cmd = command
     if args.command is None:
         parser.print_help()
         return int(ExitCode.USAGE)

@@ -390,3 +390,48 @@ async def test_f3_shows_the_dockerfile_full_screen_and_escape_restores(tmp_path:
         await pilot.press("escape")
         await pilot.pause()
         assert screen.maximized is None
+
+
+async def test_saving_over_an_external_change_asks_and_keeps_both_safe(tmp_path: Path) -> None:
+    """Edited here and on disk: ctrl+s shows the difference; cancel writes nothing; keep
+    mine overwrites; nothing is ever lost silently."""
+    from r2d_tui.app.screens.conflict import ConflictScreen
+
+    root = python_repo(tmp_path)
+    app = make_app(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(pilot)
+        screen.open_file("runtime.txt")
+        await settle(pilot)
+        await pilot.press("shift+end", *"python-3.12")
+        (root / "runtime.txt").write_text("python-3.11\n")  # someone else's edit
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConflictScreen)
+        assert (root / "runtime.txt").read_text() == "python-3.11\n"
+        await pilot.click("#conflict-cancel")
+        await settle(pilot)
+        assert (root / "runtime.txt").read_text() == "python-3.11\n"
+        assert screen.dirty == frozenset({"runtime.txt"})
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConflictScreen)
+        await pilot.click("#conflict-mine")
+        await settle(pilot)
+        assert (root / "runtime.txt").read_text() == "python-3.12\n"
+
+
+async def test_ctrl_s_right_after_typing_saves_every_key(tmp_path: Path) -> None:
+    """Keys typed just before ctrl+s are saved too (ctrl+s is a priority binding)."""
+    root = python_repo(tmp_path)
+    app = make_app(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(pilot)
+        screen.open_file("requirements.txt")
+        await settle(pilot)
+        await pilot.press("end", "a", "b", "c", "ctrl+s")
+        await settle(pilot)
+        assert (root / "requirements.txt").read_text() == "numpyabc\npandas\n"
+        assert screen.dirty == frozenset()

@@ -23,7 +23,13 @@ CORE = [
     "r2d_tui.core.detection",
     "r2d_tui.core.checks",
 ]
-OPTIONAL_CORE = ["r2d_tui.core.build", "r2d_tui.core.progress", "r2d_tui.core.watch"]
+OPTIONAL_CORE = [
+    "r2d_tui.core.build",
+    "r2d_tui.core.progress",
+    "r2d_tui.core.watch",
+    "r2d_tui.core.run",
+    "r2d_tui.core.verify",
+]
 
 
 def all_core_modules() -> list[str]:
@@ -107,6 +113,11 @@ def test_core_stays_clean_after_rendering(tmp_path: Path) -> None:
 )
 def test_cli_does_not_import_textual_or_rich() -> None:
     assert_clean(["r2d_tui.cli"])
+
+
+def test_run_and_test_commands_do_not_import_textual_or_rich() -> None:
+    """``r2d-tui run`` / ``r2d-tui test`` and everything they import at start-up."""
+    assert_clean(["r2d_tui.runcli", "r2d_tui.core.run", "r2d_tui.core.verify", "docker"])
 
 
 def test_the_check_can_fail() -> None:

@@ -22,6 +22,8 @@ def run_app(
     builder: str | None,
     tag: str | None,
     watch: bool,
+    editable: bool = False,
+    test_on_build: bool = False,
 ) -> int:
     """Run the TUI on the repository at ``path`` until the user quits.
 
@@ -36,6 +38,9 @@ def run_app(
     except WorkspaceError as error:
         print(f"r2d-tui: error: {error}", file=sys.stderr)
         return 2
-    app = R2DApp(Session(workspace, options, builder=builder, tag=tag, watch=watch))
+    app = R2DApp(Session(
+        workspace, options, builder=builder, tag=tag, watch=watch, editable=editable,
+        test_on_build=test_on_build,
+    ))
     result = app.run()
     return int(result or 0)

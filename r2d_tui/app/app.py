@@ -19,6 +19,7 @@ from textual.screen import Screen
 
 from r2d_tui.app.commands import APP_COMMANDS, R2DCommands, bindings
 from r2d_tui.core.render import RenderOptions
+from r2d_tui.core.run import RunOptions
 from r2d_tui.core.workspace import Workspace
 
 
@@ -43,6 +44,12 @@ class Session:
     """Watch the repository for changes made outside the editor."""
     repo_name: str = ""
     """Name shown for the repository (default: its folder name)."""
+    editable: bool = False
+    """Run (F5) with the repository mounted in the container (``--editable``)."""
+    test_on_build: bool = False
+    """Start with test-after-each-successful-build on."""
+    run_options: RunOptions | None = None
+    """How F5 runs the image (``None``: as repo2docker; ``editable`` is applied on top)."""
 
     @property
     def name(self) -> str:

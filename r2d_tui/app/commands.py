@@ -80,6 +80,12 @@ MAIN_COMMANDS: tuple[Command, ...] = (
         "Build on save on/off (also rebuilds when environment files change on disk).",
     ),
     Command(
+        "pick-builder", "ctrl+t", "pick_builder", "Builder",
+        "Choose the buildx builder builds run on (docker buildx ls: each builder's driver "
+        "and status); the default is the current builder.",
+        show=False,
+    ),
+    Command(
         "show-preview", "f3", "show_preview", "Dockerfile",
         "Show the generated Dockerfile full screen (press again, or escape, to restore).",
     ),
@@ -87,6 +93,38 @@ MAIN_COMMANDS: tuple[Command, ...] = (
         "fix", "ctrl+f", "fix", "Fix",
         "Apply the machine fix of the selected problem (or of every fixable problem in the "
         "open file) to the editor; ctrl+s saves it, ctrl+z undoes a text fix.",
+    ),
+    Command(
+        "run", "f5", "run_server", "Run",
+        "Build, then run the image as repo2docker does (127.0.0.1, with a token); the Run "
+        "tab shows the URL and the server's log. A running server is replaced.",
+    ),
+    Command(
+        "stop", "shift+f5", "stop_server", "Stop",
+        "Stop the server and cancel a running test; their containers are removed.",
+    ),
+    Command(
+        "test", "f9", "test_image", "Test",
+        "Build, then run verify and image-tests/ inside the image; the Tests tab shows each "
+        "test with its output.",
+    ),
+    Command(
+        "toggle-test-on-build", "shift+f9", "toggle_test_on_build", "Test on build",
+        "Test the image after every successful build on/off (with watch: after every save).",
+        show=False,
+    ),
+    Command(
+        "open-url", "ctrl+o", "open_url", "Open",
+        "Open the running server's URL in a web browser.", show=False,
+    ),
+    Command(
+        "copy-url", "ctrl+l", "copy_url", "Copy URL",
+        "Copy the running server's URL (with its token) to the clipboard.", show=False,
+    ),
+    Command(
+        "toggle-editable", "ctrl+g", "toggle_editable", "Editable",
+        "Editable runs on/off: mount the repository in the container (repo2docker "
+        "--editable), so notebooks saved in Jupyter land on disk.", show=False,
     ),
     Command(
         "next-finding", "f8", "next_finding", "Next problem",

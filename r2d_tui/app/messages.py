@@ -18,6 +18,7 @@ from r2d_tui.core.build import BuildResult, EngineStatus
 from r2d_tui.core.detection import Detection
 from r2d_tui.core.findings import Finding
 from r2d_tui.core.render import RenderResult
+from r2d_tui.core.sources import Rebuild
 
 
 @dataclass
@@ -31,6 +32,8 @@ class PreviewRendered(Message, bubble=False):
     saved_dockerfile: str | None = None
     """The Dockerfile of the files as saved on disk (only when ``dirty``), to show what the
     unsaved edits change."""
+    rebuild: Rebuild | None = None
+    """The steps a build after saving would rerun (only when ``dirty``)."""
 
 
 @dataclass

@@ -565,6 +565,10 @@ class BuildResult:
     returncode: int | None = None
     sync: SyncStats | None = None
     argv: list[str] = field(default_factory=list)
+    image_size: int | None = None
+    """Bytes of the built image as the engine stores it (``docker image inspect``)."""
+    render: RenderResult | None = None
+    """The render that was built (for :mod:`r2d_tui.core.sources` and failure explanations)."""
 
 
 def count_steps(steps: list[Step]) -> tuple[int, int]:
@@ -695,6 +699,7 @@ async def run_build(
 
     def finish(result: BuildResult) -> BuildResult:
         result.duration_s = time.monotonic() - started
+        result.render = spec.render
         emit(BuildFinished(result))
         return result
 
@@ -745,6 +750,8 @@ async def _sync_and_build(
     result.image_id = image_id or None
     result.sync = stats
     result.argv = argv
+    if result.success and result.image_id:
+        result.image_size = await image_size(result.image_id)
     if not result.success and result.error_kind == "build" and not result.steps:
         # Nothing reached BuildKit: find out whether the engine itself is the problem.
         status = await asyncio.to_thread(engine_status)
@@ -856,6 +863,48 @@ def _result(tracker: ProgressTracker, tag: str, returncode: int) -> BuildResult:
                 lines[0] if lines else f"docker buildx build exited with status {returncode}"
             )
     return result
+
+
+async def _reap(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.shield(proc.wait())
+
+
+async def image_size(image: str) -> int | None:
+    """Size in bytes of a local image (``docker image inspect``), or ``None`` if unknown."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            DOCKER, "image", "inspect", "--format", "{{.Size}}", image,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+    except OSError:
+        return None
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), ENGINE_PROBE_TIMEOUT)
+    except TimeoutError:
+        await _reap(proc)
+        return None
+    except BaseException:  # cancelled: do not leave the process behind
+        await _reap(proc)
+        raise
+    text = out.decode("ascii", "replace").strip()
+    return int(text) if proc.returncode == 0 and text.isdigit() else None
+
+
+def format_size(size: int | None) -> str:
+    """``1.2 GB``, ``340.0 MB``, ``12 kB`` (decimal units, as docker prints them)."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "kB", "MB"):
+        if value < 1000:
+            return f"{value:.0f} {unit}" if unit != "MB" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
 
 
 def run_build_sync(

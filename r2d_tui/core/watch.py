@@ -12,6 +12,12 @@ both need the same two guarantees.
   arrive within ``debounce_ms``; a change that arrives while a build runs cancels that build
   (its processes are stopped, see :func:`r2d_tui.core.build.run_build`) and starts a new
   one from a fresh render of the disk.
+* **The first save builds at once; a burst waits for quiet.** A change after a quiet spell
+  starts a build immediately (save → build start is what the author waits for). Changes
+  that follow each other within ``coalesce_ms`` (a formatter rewriting files, a script
+  saving fifty times) cancel the running build and start *one* build when they stop, so
+  fifty saves in five seconds make at most two builds: the first save's, cancelled, and the
+  last state's.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ from r2d_tui.core.build import (
     run_build,
 )
 from r2d_tui.core.envfiles import BINDER_DIRS
+
+#: Changes closer together than this (ms) are a burst: one build when it ends.
+COALESCE_MS = 300
 
 #: File-name patterns of editor temp files and r2d-tui's own atomic-save temp files.
 TEMP_FILE_PATTERNS: tuple[str, ...] = (
@@ -175,10 +184,39 @@ class WatchBuilder:
         self.builds_cancelled = 0
         self.last_result: BuildResult | None = None
         self.last_changes: frozenset[str] = frozenset()
+        self._deferred: asyncio.Task[None] | None = None
+        self._deferred_changes: set[str] = set()
+        self._quiet_until = 0.0
 
     @property
     def building(self) -> bool:
         return self._task is not None and not self._task.done()
+
+    @property
+    def waiting(self) -> bool:
+        """A burst of changes is in progress: a build starts when it ends."""
+        return self._deferred is not None and not self._deferred.done()
+
+    def cancel(self) -> None:
+        """Cancel the running build (if any) without starting another."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    def request_after_quiet(self, changes: Iterable[str], quiet_s: float) -> None:
+        """Cancel the running build; build once no request came for ``quiet_s`` seconds."""
+        self.cancel()
+        self._deferred_changes.update(changes)
+        self._quiet_until = asyncio.get_running_loop().time() + quiet_s
+        if not self.waiting:
+            self._deferred = asyncio.create_task(self._after_quiet(), name="r2d-tui burst")
+
+    async def _after_quiet(self) -> None:
+        loop = asyncio.get_running_loop()
+        while (delay := self._quiet_until - loop.time()) > 0:
+            await asyncio.sleep(delay)
+        changes, self._deferred_changes = self._deferred_changes, set()
+        self._deferred = None
+        self.request(changes)
 
     def request(self, changes: Iterable[str] = ()) -> asyncio.Task[BuildResult | None]:
         """Cancel the running build (if any) and build the current state."""
@@ -217,16 +255,25 @@ class WatchBuilder:
         return result
 
     async def wait(self) -> BuildResult | None:
-        """Wait for the current build (and any build that supersedes it) to end."""
-        while self._task is not None:
+        """Wait for the current build (and any build that supersedes it, or that a burst of
+        changes has scheduled) to end."""
+        while True:
+            deferred = self._deferred
+            if deferred is not None and not deferred.done():
+                await asyncio.wait([deferred])
+                continue
             task = self._task
+            if task is None:
+                return None
             await asyncio.wait([task])
-            if task is self._task:
+            if task is self._task and not self.waiting:
                 return None if task.cancelled() else task.result()
-        return None
 
     async def stop(self) -> None:
         """Cancel every build still running and wait until their processes are gone."""
+        if self._deferred is not None:
+            self._deferred.cancel()
+            self._deferred = None
         live = set(self._live)
         for task in live:
             task.cancel()
@@ -241,17 +288,29 @@ class WatchBuilder:
         debounce_ms: int = 150,
         stop_event: asyncio.Event | None = None,
         path_filter: Callable[[str], bool] | None = None,
+        coalesce_ms: int = COALESCE_MS,
     ) -> None:
         """Build (unless ``build_first`` is false), then rebuild on every batch of changes.
 
+        A batch after ``coalesce_ms`` of quiet builds at once; batches closer together
+        than that are a burst, built once when it ends (:meth:`request_after_quiet`).
         Returns when ``stop_event`` is set; the running build is cancelled on the way out.
         """
+        loop = asyncio.get_running_loop()
+        quiet = coalesce_ms / 1000
+        last_change = float("-inf")
         try:
             if build_first:
                 self.request()
             async for changes in watch_changes(
                 root, debounce_ms=debounce_ms, stop_event=stop_event, path_filter=path_filter
             ):
-                self.request(changes)
+                now = loop.time()
+                burst = now - last_change < quiet
+                last_change = now
+                if burst or self.waiting:
+                    self.request_after_quiet(changes, quiet)
+                else:
+                    self.request(changes)
         finally:
             await self.stop()

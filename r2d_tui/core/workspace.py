@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -26,6 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from r2d_tui.core.envfiles import candidate_paths
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows: stale temp files are left there
+    fcntl = None  # type: ignore[assignment]
 
 #: Files larger than this are not loaded into an editor buffer.
 MAX_EDITABLE_BYTES = 8 * 1024 * 1024
@@ -109,12 +115,22 @@ def encode(text: str, fmt: TextFormat) -> bytes:
     return fmt.bom + text.encode(fmt.encoding)
 
 
+#: What :func:`tempfile.mkstemp` puts between the prefix and the suffix of its names.
+_TEMP_INFIX = re.compile(r"[a-z0-9_]{8}")
+TEMP_SUFFIX = ".r2d-tui.tmp"
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically, keeping its mode (and owner where allowed).
 
-    The data goes to a temporary file in the same folder, is fsynced, and is renamed over
-    the target, so a crash leaves either the old or the new file. A symlink is written
-    through to its target.
+    The data goes to a temporary file in the same folder (``.NAME.XXXXXXXX.r2d-tui.tmp``),
+    is fsynced, and is renamed over the target, so a crash leaves either the old or the new
+    file. A symlink is written through to its target.
+
+    A process killed outright (SIGKILL, power loss) while writing leaves its temporary
+    file behind. The writer holds an exclusive ``flock`` on its temporary file, so the next
+    save of the same file can tell a dead writer's leftover (lockable) from a live one
+    (locked) and removes only the leftovers (:func:`remove_stale_temp_files`).
     """
     target = path.resolve() if path.is_symlink() else path
     folder = target.parent
@@ -122,16 +138,22 @@ def atomic_write(path: Path, data: bytes) -> None:
         old = target.stat()
     except FileNotFoundError:
         old = None
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".r2d-tui.tmp", dir=folder)
+    remove_stale_temp_files(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=folder)
     try:
+        if fcntl is not None:
+            # held until the handle closes (or the process dies): "this file is being written"
+            fcntl.flock(fd, fcntl.LOCK_EX)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         if old is not None:
-            os.chmod(tmp_name, stat.S_IMODE(old.st_mode))
+            # chown before chmod: a chown (even to the same owner) clears the setuid and
+            # setgid bits, so chmod'ing first lost them
             with contextlib.suppress(PermissionError, AttributeError):
                 os.chown(tmp_name, old.st_uid, old.st_gid)
+            os.chmod(tmp_name, stat.S_IMODE(old.st_mode))
         else:
             umask = os.umask(0)
             os.umask(umask)
@@ -147,6 +169,55 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def stale_temp_files(target: Path) -> list[Path]:
+    """The temporary files :func:`atomic_write` made for ``target`` that are still there
+    (left by a killed save, or being written right now by another process)."""
+    prefix = f".{target.name}."
+    found: list[Path] = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(target.parent):
+            name = entry.name
+            if (
+                name.startswith(prefix)
+                and name.endswith(TEMP_SUFFIX)
+                and _TEMP_INFIX.fullmatch(name[len(prefix) : -len(TEMP_SUFFIX)])
+            ):
+                found.append(Path(entry.path))
+    return found
+
+
+def remove_stale_temp_files(target: Path) -> list[Path]:
+    """Remove the temporary files of ``target`` whose writer is gone; return them.
+
+    A file still locked by its writer (a save in progress in another process) is left
+    alone; so is everything where locks are not available (no ``fcntl``). Failures are
+    ignored: a leftover temporary file is untidy, not a reason to fail a save.
+    """
+    if fcntl is None:  # pragma: no cover
+        return []
+    removed: list[Path] = []
+    for path in stale_temp_files(target):
+        try:
+            # non-blocking: a FIFO named like a temporary file must not hang the save
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue  # a live writer holds it
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                os.unlink(path)
+                removed.append(path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 @dataclass(frozen=True)
@@ -360,7 +431,12 @@ class Workspace:
                     "take the disk's, or compare)"
                 )
             path = self.abspath(rel)
-            real = path.resolve()
+            try:
+                real = path.resolve()
+            except (OSError, RuntimeError) as error:
+                # a symlink loop: RuntimeError until Python 3.13 (was a crash, not a message)
+                raise WorkspaceError(f"{rel}: cannot follow its symlinks ({error}); not saved"
+                                     ) from error
             if not real.is_relative_to(self.root):
                 raise WorkspaceError(f"{rel}: links outside the repository ({real}); not saved")
             try:

@@ -16,6 +16,8 @@ Every slow call is a named worker, so typing never waits on repo2docker or Docke
 * ``fix-hint`` (exclusive): plan the selected finding's machine fix, so the detail line can
   say whether ctrl+f applies one (an environment.yml parse can take tens of milliseconds).
 * ``watcher``: ``watch_changes`` on the repository, for edits made outside the app.
+* ``run``, ``test`` (exclusive, owned by the Run and Tests panels): start the image as a
+  server, or verify it, after the build F5/F9 asked for (:mod:`.run_controls`).
 
 Workers report back with the messages of :mod:`r2d_tui.app.messages`; the handlers are
 the only places that assign the reactive state.
@@ -32,7 +34,6 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
-from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -46,25 +47,30 @@ from r2d_tui.app.messages import (
     PreviewRendered,
     SaveFailed,
 )
+from r2d_tui.app.screens.conflict import ConflictScreen
+from r2d_tui.app.screens.run_controls import RUN_ACTIONS, RunControls
 from r2d_tui.app.widgets.build_panel import BuildPanel, summary_text
 from r2d_tui.app.widgets.diagnostics import DiagnosticsTable, FindingDetail
 from r2d_tui.app.widgets.editor import EnvEditor
 from r2d_tui.app.widgets.file_tree import EnvFileTree, FileInfo
 from r2d_tui.app.widgets.preview import DockerfilePreview
+from r2d_tui.app.widgets.run_panel import RunPanel, TestPanel
 from r2d_tui.app.widgets.status import StatusBar
 from r2d_tui.core.build import BuildResult, BuildSpec, default_tag, engine_status, run_build
 from r2d_tui.core.checks import run_checks
 from r2d_tui.core.detection import Detection, detect
+from r2d_tui.core.explain_failure import explain_saved
 from r2d_tui.core.findings import Finding
 from r2d_tui.core.fixes import FileFix, apply_fixes, fixable, plan_fixes
 from r2d_tui.core.render import RenderResult, options_for_build, render, render_saved
-from r2d_tui.core.workspace import Workspace, WorkspaceError
+from r2d_tui.core.sources import Rebuild, StepSources, attribute_saved, plan_rebuild
+from r2d_tui.core.workspace import ExternalChangeError, Workspace, WorkspaceError
 
 if TYPE_CHECKING:
     from r2d_tui.app.app import Session
 
 
-class MainScreen(Screen[None]):
+class MainScreen(RunControls):
     """Files, editor, preview, problems and build for one repository."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings(MAIN_COMMANDS)  # type: ignore[assignment]
@@ -82,6 +88,8 @@ class MainScreen(Screen[None]):
     """The latest render of the workspace (unsaved buffers included)."""
     rendered_dirty: var[tuple[str, ...]] = var(())
     saved_dockerfile: var[str | None] = var(None)
+    rebuild: var[Rebuild | None] = var(None)
+    """What saving the unsaved edits would rerun (``None`` without unsaved edits)."""
     """The Dockerfile of the saved files, while there are unsaved edits."""
     """The unsaved files the latest render included."""
     detection: var[Detection | None] = var(None)
@@ -142,6 +150,7 @@ class MainScreen(Screen[None]):
                 result=MainScreen.render_result,
                 dirty=MainScreen.rendered_dirty,
                 saved_text=MainScreen.saved_dockerfile,
+                rebuild=MainScreen.rebuild,
             )
         with TabbedContent(id="bottom", initial="problems-tab"):
             with TabPane("Problems", id="problems-tab"):
@@ -153,6 +162,10 @@ class MainScreen(Screen[None]):
                 )
             with TabPane("Build", id="build-tab"):
                 yield BuildPanel(id="build").data_bind(building=MainScreen.building)
+            with TabPane("Run", id="run-tab"):
+                yield RunPanel(id="run")
+            with TabPane("Tests", id="test-tab"):
+                yield TestPanel(id="tests")
         yield StatusBar(id="status").data_bind(
             buildpack=MainScreen.buildpack,
             render_failed=MainScreen.render_failed,
@@ -170,6 +183,7 @@ class MainScreen(Screen[None]):
         self.file_tree.root_name = f"{self.session.name}/"
         self.editor.border_title = "Editor"
         self.preview.border_title = "Dockerfile (generated)"
+        self.build_panel.builder = self.session.builder
         self.file_tree.border_title = "Files"
         self.watching = self.session.watch
         self._sync_files()
@@ -248,6 +262,8 @@ class MainScreen(Screen[None]):
         self.bottom.get_tab("build-tab").label = f"Build {mark}".strip()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in RUN_ACTIONS:
+            return self.check_run_action(action)
         if action == "cancel_build":
             return self.building
         if action in ("save", "revert"):
@@ -335,10 +351,14 @@ class MainScreen(Screen[None]):
         dirty = tuple(workspace.dirty_paths())
         result = await asyncio.to_thread(render, workspace, options)
         saved: str | None = None
+        rebuild: Rebuild | None = None
         if dirty:
             saved_result = await asyncio.to_thread(render_saved, workspace, options)
             saved = saved_result.dockerfile
-        self.post_message(PreviewRendered(result, dirty, saved))
+            rebuild = await asyncio.to_thread(
+                plan_rebuild, saved_result, result, dirty, workspace.root
+            )
+        self.post_message(PreviewRendered(result, dirty, saved, rebuild))
 
         def analyse() -> tuple[Detection, list[Finding]]:
             detection = detect(workspace, options)
@@ -350,6 +370,7 @@ class MainScreen(Screen[None]):
     @on(PreviewRendered)
     def _preview_rendered(self, message: PreviewRendered) -> None:
         self.saved_dockerfile = message.saved_dockerfile
+        self.rebuild = message.rebuild
         self.rendered_dirty = message.dirty
         self.render_result = message.result
 
@@ -371,20 +392,52 @@ class MainScreen(Screen[None]):
         if path is None:
             self.notify("Open a file first (enter in the tree).", severity="warning")
             return
+        # ctrl+s is a priority binding: it can run before the editor's last Edited
+        # messages arrive, so take the text from the editor itself
+        if self.editor.path == path:
+            text = self.editor.buffer_text()
+            if self.workspace.text(path) != text:
+                self.workspace.set_text(path, text)
+                self._sync_files()
+                self.refresh_analysis()
         self.save_file(path)
 
     @work(group="save", exit_on_error=False, description="save file")
-    async def save_file(self, path: str) -> None:
-        """Write ``path`` atomically in a thread (it fsyncs)."""
+    async def save_file(self, path: str, force: bool = False) -> None:
+        """Write ``path`` atomically in a thread (it fsyncs); ask first when the file
+        changed on disk since it was opened (``force`` keeps the editor's version)."""
         text = self.workspace.text(path)
         try:
-            await asyncio.to_thread(self.workspace.save, path)
+            await asyncio.to_thread(self.workspace.save, path, force=force)
+        except ExternalChangeError:
+            self._resolve_conflict(path)
         except WorkspaceError as error:
             self.post_message(SaveFailed(path, str(error)))
         else:
             if text is not None:
                 self._saved_texts[path] = text
             self.post_message(FileSaved(path))
+
+    def _resolve_conflict(self, path: str) -> None:
+        """Show the difference and let the user keep theirs, take the disk's, or cancel."""
+        try:
+            disk: str | None = self.workspace.read_disk(path)[0]
+        except WorkspaceError:
+            disk = None
+        mine = self.workspace.text(path) or ""
+
+        def chosen(choice: str | None) -> None:
+            if choice == "mine":
+                self.save_file(path, force=True)
+            elif choice == "theirs":
+                self.workspace.revert(path)
+                if disk is not None:
+                    self.open_file(path)
+                self._sync_files()
+                self.refresh_analysis(immediate=True)
+                self.notify(f"Reloaded {path} from disk", timeout=3, markup=False)
+
+        self.app.push_screen(ConflictScreen(path, disk, mine), chosen)
 
     @on(FileSaved)
     def _file_saved(self, message: FileSaved) -> None:
@@ -501,7 +554,18 @@ class MainScreen(Screen[None]):
         result: BuildResult | None = None
         try:
             spec = await asyncio.to_thread(self._build_spec)
+            # which file each step came from: worked out while the build runs
+            sources = asyncio.ensure_future(
+                asyncio.to_thread(attribute_saved, self.workspace, spec.render)
+            )
+            sources.add_done_callback(lambda job: self._show_sources(job, number))
             result = await run_build(spec, lambda event: panel.apply(event, number))
+            steps = await self._sources_of(sources)  # shown by the time the build ends
+            if not result.success:
+                explanation = await asyncio.to_thread(
+                    explain_saved, result, steps, self.workspace
+                )
+                panel.show_explanation(explanation, number)
         except asyncio.CancelledError:
             if panel.build_number == number:
                 panel.cancelled_before_start()
@@ -510,6 +574,18 @@ class MainScreen(Screen[None]):
             if panel.build_number == number:
                 self.building = False
                 self.post_message(BuildEnded(number, result, reason))
+
+    def _show_sources(self, job: asyncio.Future[StepSources], number: int) -> None:
+        if self.build_panel.is_mounted and not job.cancelled() and job.exception() is None:
+            self.build_panel.set_sources(job.result(), number)
+
+    @staticmethod
+    async def _sources_of(job: asyncio.Future[StepSources]) -> StepSources | None:
+        """The build's step sources, or ``None`` when they could not be worked out."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(job), 30)
+        except Exception:  # could not be worked out (or took too long): no sources
+            return None
 
     def action_cancel_build(self) -> None:
         """Cancel the running build (its processes are stopped)."""
@@ -534,6 +610,22 @@ class MainScreen(Screen[None]):
                 self.engine_text = "engine: unavailable"
             self.notify(result.error or "Build failed", title="Build failed", severity="error",
                         markup=False, timeout=8)
+
+    def action_pick_builder(self) -> None:
+        """Choose the buildx builder (a modal lists ``docker buildx ls``)."""
+        from r2d_tui.app.screens.builders import BuilderScreen
+
+        def chosen(name: str | None) -> None:
+            if name is None:
+                return
+            self.session.builder = name or None
+            self.build_panel.builder = self.session.builder
+            self.notify(
+                f"Builds use the builder {name}." if name else "Builds use the default builder.",
+                markup=False, timeout=3,
+            )
+
+        self.app.push_screen(BuilderScreen(self.session.builder), chosen)
 
     def action_toggle_watch(self) -> None:
         """Turn build-on-save on or off."""

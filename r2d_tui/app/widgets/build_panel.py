@@ -8,8 +8,11 @@ event loop; each build gets a number (:meth:`BuildPanel.begin`) and late events 
 cancelled build are dropped, so a superseded build can never scribble over the new one.
 
 Rows show a status icon (spinner while running, ✓ ran, ⚡ cached, ✗ failed, ⊘ cancelled),
-the step name and its duration. The log shows the step under the cursor when the step
-table has the focus, otherwise it follows the step that printed last.
+the step name, its duration and the file it came from (:mod:`r2d_tui.core.sources`, set
+with :meth:`BuildPanel.set_sources` once the screen has worked it out). The log shows the
+step under the cursor when the step table has the focus, otherwise it follows the step
+that printed last. After a failed build, :meth:`BuildPanel.show_explanation` puts why it
+failed (:mod:`r2d_tui.core.explain_failure`) under the summary and at the top of the log.
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ from r2d_tui.core.build import (
     BuildStarted,
     ContextSynced,
     EngineStatus,
+    format_size,
 )
+from r2d_tui.core.explain_failure import FailureExplanation
 from r2d_tui.core.progress import (
     BuildWarning,
     Step,
@@ -45,6 +50,7 @@ from r2d_tui.core.progress import (
     StepStarted,
     StepStatus,
 )
+from r2d_tui.core.sources import StepSources
 
 #: Lines the log widget keeps.
 LOG_MAX_LINES = 2000
@@ -101,7 +107,9 @@ class StepTable(DataTable[Text]):
     HELP: ClassVar[str] = (
         "## Build steps\n\n"
         "One row per BuildKit step: ⠋ running, ✓ ran, ⚡ taken from the cache, ✗ failed, "
-        "⊘ cancelled. Move the cursor to read a step's log; leave the table to follow the "
+        "⊘ cancelled, with its duration and the file it came from (*From*: an environment "
+        "file, your Dockerfile and line, `repo2docker` for its own steps, the repository "
+        "copy). Move the cursor to read a step's log; leave the table to follow the "
         "running step again."
     )
 
@@ -115,7 +123,12 @@ class BuildPanel(Vertical):
         "in the same context layout repo2docker uses, kept in a stable folder so BuildKit's "
         "cache and incremental context transfer work.\n\n"
         "**ctrl+b** builds now (a running build is cancelled first), **F4** (or escape "
-        "outside the editor) cancels, **F2** turns build-on-save on and off."
+        "outside the editor) cancels, **F2** turns build-on-save on and off, **ctrl+o** "
+        "picks the buildx builder.\n\n"
+        "When a build fails, the line under the summary says why: the failing step, the "
+        "file and line it came from and, for known failures (a package that cannot be "
+        "found, a step killed for memory, a failing postBuild, a base image that cannot be "
+        "pulled), what to do. The log starts with the same explanation."
     )
 
     building: reactive[bool] = reactive(False, init=False)
@@ -135,10 +148,18 @@ class BuildPanel(Vertical):
         self._timer: Timer | None = None
         self._engine: EngineStatus | None = None
         self._summary = ""
+        self.sources: StepSources | None = None
+        """Where each step of the current build came from (``None`` until known)."""
+        self._explain_plain = ""
+        self.explanation: FailureExplanation | None = None
+        """Why the last build failed."""
+        self.builder: str | None = None
+        """The buildx builder builds use (``None``: the current one)."""
 
     def compose(self) -> ComposeResult:
         yield Static(Content.styled("No build yet: ctrl+b builds the image.", "dim"),
                      id="build-summary")
+        yield Static("", id="build-explain")
         with Horizontal(id="build-body"):
             yield StepTable(id="build-steps", cursor_type="row", zebra_stripes=False)
             with Vertical(id="build-log-pane"):
@@ -150,6 +171,8 @@ class BuildPanel(Vertical):
         table.add_column(Text(" "), key="icon", width=2)  # ⚡ is two cells wide
         table.add_column(Text("Time", justify="right"), key="time", width=6)
         table.add_column(Text("Step"), key="name")
+        table.add_column(Text("From"), key="source", width=18)
+        self.query_one("#build-explain", Static).display = False
         self._timer = self.set_interval(0.1, self._tick, pause=True)
 
     # -- queries ---------------------------------------------------------------------------
@@ -162,6 +185,21 @@ class BuildPanel(Vertical):
     def summary(self) -> str:
         """The summary line as plain text."""
         return self._summary
+
+    @property
+    def step_sources(self) -> list[tuple[str, str]]:
+        """``(name, source)`` of every row (the *From* column), for tests."""
+        return [(step.name, self._source_of(step)) for step in self.steps.values()]
+
+    @property
+    def explanation_text(self) -> str:
+        """The explanation line under the summary, as plain text."""
+        return self._explain_plain
+
+    def _source_of(self, step: Step) -> str:
+        sources = self.sources
+        item = sources.for_step(step.stage, step.index) if sources is not None else None
+        return item.label if item is not None else ""
 
     # -- engine state (before any build) -----------------------------------------------------
     def show_engine(self, status: EngineStatus) -> None:
@@ -179,6 +217,9 @@ class BuildPanel(Vertical):
         self.steps.clear()
         self._status.clear()
         self.result = None
+        self.sources = None
+        self.explanation = None
+        self._show_explain(None)
         self._last_active = None
         self._log_step = None
         self._tag = tag
@@ -192,6 +233,52 @@ class BuildPanel(Vertical):
         ))
         self.building = True
         return self.build_number
+
+    def set_sources(self, sources: StepSources | None, build_number: int | None = None) -> None:
+        """Show which file each step came from (ignored when it belongs to an older build)."""
+        if build_number is not None and build_number != self.build_number:
+            return
+        self.sources = sources
+        for step in self.steps.values():
+            self._refresh_row(step)
+        if self._log_step is not None:
+            self._show_step_log(self._log_step, keep_text=True)
+
+    def show_explanation(
+        self, explanation: FailureExplanation | None, build_number: int | None = None
+    ) -> None:
+        """Say why the build failed: a line under the summary and a block atop the log."""
+        if build_number is not None and build_number != self.build_number:
+            return
+        self.explanation = explanation
+        self._show_explain(explanation)
+        if explanation is None:
+            return
+        log = self.query_one("#build-log", Log)
+        existing = list(log.lines)
+        log.clear()
+        log.write_lines(["── why the build failed ──", *explanation.text_lines(tail=0), ""])
+        log.write_lines(existing)
+
+    def _show_explain(self, explanation: FailureExplanation | None) -> None:
+        widget = self.query_one("#build-explain", Static)
+        if explanation is None:
+            self._explain_plain = ""
+            widget.update("")
+            widget.display = False
+            return
+        parts: list[tuple[str, str] | str] = [("why: ", "bold $error"),
+                                              (explanation.summary, "")]
+        for finding in explanation.findings[:1]:
+            where = explanation.location
+            parts += ["\n", (f"{where}: " if where else "", "bold"),
+                      (f"{finding.name}: ", "$error"), (finding.message, "")]
+            if finding.fix:
+                parts += [(f" — fix: {finding.fix}", "$text-muted")]
+        content = Content.assemble(*parts)
+        self._explain_plain = content.plain
+        widget.update(content)
+        widget.display = True
 
     def apply(self, event: BuildEvent, build_number: int | None = None) -> None:
         """Apply one core build event (ignored when it belongs to an older build)."""
@@ -234,7 +321,7 @@ class BuildPanel(Vertical):
             return "cancelled"
         return state
 
-    def _row_cells(self, step: Step) -> tuple[Text, Text, Text]:
+    def _row_cells(self, step: Step) -> tuple[Text, Text, Text, Text]:
         state = self._row_state(step)
         if state == "running":
             icon = Text(SPINNER[self._frame % len(SPINNER)], style="bold yellow")
@@ -254,14 +341,16 @@ class BuildPanel(Vertical):
         name_style = "dim" if step.internal else ""
         if state == "failed":
             name_style = "bold red"
-        return icon, Text(step.name, style=name_style, no_wrap=True, overflow="ellipsis"), time_text
+        source = Text(self._source_of(step), style="cyan", no_wrap=True, overflow="ellipsis")
+        name = Text(step.name, style=name_style, no_wrap=True, overflow="ellipsis")
+        return icon, name, time_text, source
 
     def _upsert(self, step: Step, *, touch: bool = True) -> None:
         table = self.query_one(StepTable)
         if step.digest not in self.steps:
             self.steps[step.digest] = step
-            icon, name, time_text = self._row_cells(step)
-            table.add_row(icon, time_text, name, key=step.digest)
+            icon, name, time_text, source = self._row_cells(step)
+            table.add_row(icon, time_text, name, source, key=step.digest)
             if touch:
                 self._last_active = step.digest
         else:
@@ -273,10 +362,11 @@ class BuildPanel(Vertical):
         if step.digest not in self.steps:
             return
         table = self.query_one(StepTable)
-        icon, name, time_text = self._row_cells(step)
+        icon, name, time_text, source = self._row_cells(step)
         table.update_cell(step.digest, "icon", icon)
         table.update_cell(step.digest, "name", name)
         table.update_cell(step.digest, "time", time_text, update_width=False)
+        table.update_cell(step.digest, "source", source, update_width=False)
 
     def _tick(self) -> None:
         self._frame += 1
@@ -319,16 +409,23 @@ class BuildPanel(Vertical):
     def _write_plain(self, lines: list[str]) -> None:
         self.query_one("#build-log", Log).write_lines(strip_ansi(line) for line in lines)
 
-    def _show_step_log(self, digest: str | None) -> None:
+    def _show_step_log(self, digest: str | None, *, keep_text: bool = False) -> None:
         self._log_step = digest
-        log = self.query_one("#build-log", Log)
-        log.clear()
         title = self.query_one("#build-log-title", Static)
         step = self.steps.get(digest) if digest else None
+        if step is not None:
+            source = self._source_of(step)
+            title.update(Content.assemble(
+                ("log: ", "$text-muted"), (step.name, "bold"),
+                (f" · from {source}" if source else "", "$text-muted"),
+            ))
+        if keep_text:
+            return
+        log = self.query_one("#build-log", Log)
+        log.clear()
         if step is None:
             title.update("")
             return
-        title.update(Content.assemble(("log: ", "$text-muted"), (step.name, "bold")))
         if step.dropped_lines:
             log.write_line(f"… {step.dropped_lines} earlier lines dropped")
         log.write_lines(strip_ansi(line) for line in step.logs[-LOG_MAX_LINES:])
@@ -360,8 +457,12 @@ class BuildPanel(Vertical):
                 (f" in {format_duration(result.duration_s)}", ""),
                 (f" · {result.steps_cached} of {total} steps cached", "$text-muted"),
             ]
+            if result.image_size is not None:
+                parts.append((f" · {format_size(result.image_size)}", "$text-muted"))
             if image:
                 parts.append((f" · image {image}", "$text-muted"))
+            if self.builder:
+                parts.append((f" · builder {self.builder}", "$text-muted"))
             self._set_summary(Content.assemble(*parts))
             if self._log_step is None and total and result.steps_cached == total:
                 self._write_plain([f"Every step came from the cache ({total} of {total})."])

@@ -23,6 +23,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from r2d_tui.core.render import RenderProblem, RenderResult
+from r2d_tui.core.sources import Rebuild
 
 
 def problem_location(problem: RenderProblem) -> str:
@@ -93,7 +94,9 @@ class DockerfilePreview(Vertical):
         "The exact Dockerfile repo2docker generates for this repository with the editor's "
         "unsaved edits applied (what `repo2docker --no-build` would print after a save). "
         "It updates as you type; lines your unsaved edits change are highlighted and "
-        "scrolled into view. When repo2docker cannot render the files, the header shows "
+        "scrolled into view, and the line under it says which build steps saving would "
+        "rerun (BuildKit reruns the first step whose text or copied files change and every "
+        "step after it). When repo2docker cannot render the files, the header shows "
         "the problem and the last good Dockerfile stays dimmed.\n\n"
         "**F3** shows it full screen."
     )
@@ -104,6 +107,8 @@ class DockerfilePreview(Vertical):
     """Files whose unsaved edits the render includes."""
     saved_text: reactive[str | None] = reactive(None, init=False)
     """The Dockerfile of the saved files (set while there are unsaved edits)."""
+    rebuild: reactive[Rebuild | None] = reactive(None, init=False)
+    """The steps saving the unsaved edits would rerun (set while there are unsaved edits)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -137,6 +142,14 @@ class DockerfilePreview(Vertical):
 
     def watch_saved_text(self) -> None:
         self._refresh_view()
+
+    def watch_rebuild(self) -> None:
+        self._refresh_header()
+
+    @property
+    def header_text(self) -> str:
+        """The header line(s) as plain text (for tests)."""
+        return str(self.query_one("#preview-header", Static).content)
 
     def _refresh_view(self) -> None:
         result = self.result
@@ -195,6 +208,10 @@ class DockerfilePreview(Vertical):
                     parts.append((f" · {count} line{plural} changed", "$success"))
                 elif result.dockerfile is not None and self.saved_text == result.dockerfile:
                     parts.append((" · no change to the Dockerfile", "dim"))
+                rebuild = self.rebuild
+                if rebuild is not None:
+                    parts += ["\n", ("⟳ ", "bold $warning"),
+                              (rebuild.describe(), "$warning" if rebuild.reruns else "dim")]
             header.update(Content.assemble(*parts))
         lines = list(result.notes)
         if result.offline_placeholders:

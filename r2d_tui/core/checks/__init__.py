@@ -170,3 +170,33 @@ def iter_rules() -> Iterator[Rule]:
 
 def file_name(path: str) -> str:
     return PurePosixPath(path).name
+
+
+#: Where ``str.splitlines`` breaks lines besides ``\n`` (pip reads requirements files so).
+SPLITLINES_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+#: Where Python's universal newlines break lines besides ``\n`` (``for line in open(path)``,
+#: as repo2docker reads apt.txt).
+UNIVERSAL_BREAKS = "\r"
+
+
+def located_lines(text: str, breaks: str = SPLITLINES_BREAKS) -> Iterator[tuple[int, int, str]]:
+    """The lines of ``text`` as a reader that also breaks at ``breaks`` sees them, each with
+    where it starts as findings count places: the 1-based line split at ``\\n`` only (as
+    git, ``path:line`` in editors and the TUI's gutter) and the 0-based column in it.
+
+    (Enumerating ``text.splitlines()`` instead numbered every form feed, lone ``\\r`` or
+    U+2028 as a new line, so findings pointed below the line meant, or past the file's end.)
+    ``\\r\\n`` is one break. Empty lines are included (one more at the end than
+    ``splitlines`` gives when ``text`` ends with a break).
+    """
+    pattern = re.compile(f"[{re.escape(breaks)}]") if breaks else None
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if number < len(lines) and line.endswith("\r"):
+            line = line[:-1]  # the \r of a \r\n pair
+        start = 0
+        if pattern is not None:
+            for match in pattern.finditer(line):
+                yield number, start, line[start : match.start()]
+                start = match.end()
+        yield number, start, line[start:]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from r2d_tui.core.checks import CheckContext, rule
+from r2d_tui.core.checks import UNIVERSAL_BREAKS, CheckContext, located_lines, rule
 from r2d_tui.core.findings import Finding, Severity
 
 #: A Debian package name, optionally with :arch, and =version (apt allows a trailing * glob)
@@ -53,13 +53,15 @@ def apt_txt_invalid_line(context: CheckContext) -> Iterator[Finding]:
     source = context.source(path)
     if source is None or source.text is None:
         return
-    for number, raw in enumerate(source.text.splitlines(), start=1):
+    # the lines as repo2docker reads them (``for l in f``: universal newlines, so a lone
+    # \r breaks a line too), placed at the \n-separated line they are on
+    for number, offset, raw in located_lines(source.text, UNIVERSAL_BREAKS):
         line = raw.partition("#")[0].strip()
-        if number == 1:
+        if number == 1 and offset == 0:
             line = line.lstrip("\ufeff")
         if not line or PACKAGE.match(line):
             continue
-        column = raw.find(line) + 1 if line in raw else 1
+        column = offset + (raw.find(line) + 1 if line in raw else 1)
         names = package_names(line)
         words = line.split()
         severity = None

@@ -375,7 +375,7 @@ def _pipfile_python_key(context: CheckContext) -> tuple[str, int, int, str] | No
     for key in ("python_full_version", "python_version"):
         value = requires.get(key) if isinstance(requires, dict) else None
         if isinstance(value, str):
-            for number, raw in enumerate(text.splitlines(), start=1):
+            for number, raw in enumerate(text.split("\n"), start=1):  # as findings count
                 match = re.match(rf"\s*{key}\s*=\s*[\"']?", raw)
                 if match:
                     return path, number, match.end() + 1, value

@@ -115,7 +115,8 @@ def dockerfile_overrides_config(context: CheckContext) -> Iterator[Finding]:
 def _instructions(text: str) -> Iterator[tuple[int, str]]:
     """(line, instruction keyword) for each Dockerfile instruction."""
     continued = False
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Docker's parser reads lines at \n (not at \f, \x85 or U+2028, as str.splitlines)
+    for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
         if not continued and stripped and not stripped.startswith("#"):
             yield number, stripped.split(None, 1)[0].upper()

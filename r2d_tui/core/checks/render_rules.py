@@ -62,6 +62,10 @@ def render_failed(context: CheckContext) -> Iterator[Finding]:
     problem = result.problem
     if explained(problem.message, context):
         return
+    if "is not UTF-8 text" in problem.message and problem.path:
+        source = context.source(problem.path)
+        if source is not None and source.format.bom:
+            return  # UTF-16/32 with a byte-order mark: utf8-bom reports it at its line
     path = problem.path or _guess_path(context)
     yield render_failed.finding(
         path, problem.line or 1, problem.column or 1, f"repo2docker fails: {problem.message}"

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 
-from r2d_tui.core.checks import CheckContext, rule
+from r2d_tui.core.checks import UNIVERSAL_BREAKS, CheckContext, located_lines, rule
 from r2d_tui.core.findings import Finding, Severity
 
 GLOBAL_OPTIONS = frozenset({
@@ -35,23 +35,27 @@ URL_OR_PATH = re.compile(
 
 def logical_lines(text: str) -> Iterator[tuple[int, int, str]]:
     """``(line, column, content)`` of each requirement line, comments removed and
-    backslash continuations joined (the line number is where it starts)."""
-    start = 0
+    backslash continuations joined. The lines are pip's (``str.splitlines``), placed as
+    findings count places (:func:`~r2d_tui.core.checks.located_lines`); line and column
+    are those of the content's first character."""
     pending = ""
-    for number, raw in enumerate(text.splitlines(), start=1):
+    first: tuple[int, int] | None = None  # where the pending content's first character is
+    for number, offset, raw in located_lines(text):
         line = re.sub(r"(^|\s)#.*$", "", raw)
-        if not pending:
-            start = number
-        if line.rstrip().endswith("\\"):
-            pending += line.rstrip()[:-1] + " "
+        continued = line.rstrip().endswith("\\")
+        piece = line.rstrip()[:-1] if continued else line
+        if first is None and piece.strip():
+            first = (number, offset + len(piece) - len(piece.lstrip()) + 1)
+        if continued:
+            pending += piece + " "
             continue
         content = pending + line
         pending = ""
-        if content.strip():
-            column = len(content) - len(content.lstrip()) + 1
-            yield start, column, content.strip()
-    if pending.strip():
-        yield start, 1, pending.strip()
+        if content.strip() and first is not None:
+            yield first[0], first[1], content.strip()
+        first = None
+    if pending.strip() and first is not None:
+        yield first[0], first[1], pending.strip()
 
 
 def split_options(line: str) -> tuple[str, list[str]]:
@@ -222,7 +226,8 @@ def invalid_requirement(context: CheckContext) -> Iterator[Finding]:
         # Before the repository is copied (no local reference anywhere in the file, and no
         # package install), no path exists yet: 'src/pkg' (without './') then fails.
         after_copy = _installs_after_copy(context) or any(
-            is_local_pip_requirement(raw) for raw in text.splitlines()
+            is_local_pip_requirement(raw)
+            for _number, _offset, raw in located_lines(text, UNIVERSAL_BREAKS)
         )
 
         def check_path(
@@ -265,11 +270,13 @@ def local_reference_defeats_cache(context: CheckContext) -> Iterator[Finding]:
         text = context.text(path)
         if text is None:
             continue
-        for number, raw in enumerate(text.splitlines(), start=1):
+        # the lines repo2docker tests (``for line in f``: universal newlines), placed at
+        # the \n-separated line they are on
+        for number, offset, raw in located_lines(text, UNIVERSAL_BREAKS):
             if is_local_pip_requirement(raw):
                 reference = raw.split("#", 1)[0].strip()
                 yield local_reference_defeats_cache.finding(
-                    path, number, raw.find(reference) + 1,
+                    path, number, offset + raw.find(reference) + 1,
                     f"{reference!r} refers to local files, so repo2docker installs "
                     f"{path} after copying the repository: every edit reinstalls all packages",
                     fix="install local packages in postBuild; inline -r/-c files",

@@ -33,7 +33,9 @@ def parse_runtime(text: str) -> tuple[str, str | None, str | None]:
 
 
 def _first_line(text: str) -> tuple[int, str]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    # lines as findings count them: at \n only (str.splitlines also broke at \x1e, \f…,
+    # which repo2docker's strip() takes as blanks, and the line number drifted)
+    for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
             return number, line.strip()
     return 1, ""
@@ -154,7 +156,7 @@ def _locate_version(context: CheckContext, version: str) -> tuple[str, int, int]
     ]
     for path in [p for p in candidates if p]:
         text = context.text(path) or ""
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(text.split("\n"), start=1):  # as findings count
             code = line.split("#", 1)[0]
             if "python" in code.lower() and version in code:
                 return path, number, code.find(version) + 1

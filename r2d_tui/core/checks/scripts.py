@@ -121,7 +121,8 @@ def postbuild_no_shebang(context: CheckContext) -> Iterator[Finding]:
             severity=Severity.ERROR, fix="add '#!/usr/bin/env python3' as the first line",
         )
         return
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # the shell reads lines at \n only (not at \f or a lone \r, as str.splitlines does)
+    for number, raw in enumerate(text.split("\n"), start=1):
         code = strip_shell_comment(raw)
         for pattern, what, fatal in BASH_ONLY:
             match = pattern.search(code)
@@ -204,7 +205,12 @@ def start_no_exec(context: CheckContext) -> Iterator[Finding]:
     text = context.text(path)
     if text is None:
         return
-    lines = text.splitlines()
+    # lines as the shell (and findings) count them: at \n only, without the empty "line"
+    # after a final newline (str.splitlines also broke at \f and lone \r: findings then
+    # pointed below the line meant, or past the end of the file)
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
     if (_interpreter(text) or "").startswith("python"):
         yield from _python_start(path, lines)
         return
