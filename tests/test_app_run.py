@@ -131,7 +131,8 @@ async def test_f5_runs_the_image_and_shift_f5_removes_it(tmp_path: Path, tag: st
         await pilot.press("f5")  # the Build tab shows the build, then the Run tab the server
         await wait_for(pilot, lambda: panel.state == "running")
         assert screen.query_one(TabbedContent).active == "run-tab"
-        assert tab_labels(pilot)["run-tab"] == "Run ▶"
+        # the label follows the panel's Changed message, one message hop after the state
+        await wait_for(pilot, lambda: tab_labels(pilot)["run-tab"] == "Run ▶", timeout=5)
         url = panel.url
         assert url is not None and url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -191,7 +192,7 @@ async def test_f9_shows_each_test_with_its_output(tmp_path: Path, tag: str) -> N
         assert tests.rows == [("failed", "verify")]
         assert tests.summary.startswith("✗ 1 failed in ")
         assert tests.output_lines == ["pandas is missing"]
-        assert tab_labels(pilot)["test-tab"] == "Tests ✗"
+        await wait_for(pilot, lambda: tab_labels(pilot)["test-tab"] == "Tests ✗", timeout=5)
     assert my_containers() == []
 
 
@@ -207,7 +208,7 @@ async def test_test_on_build_verifies_every_successful_build(tmp_path: Path, tag
         await wait_for(pilot, lambda: tests.state in ("passed", "failed", "error"))
         assert tests.state == "passed", tests.summary
         assert tests.rows == [("passed", "verify")]
-        assert tab_labels(pilot)["test-tab"] == "Tests ✓"
+        await wait_for(pilot, lambda: tab_labels(pilot)["test-tab"] == "Tests ✓", timeout=5)
         await pilot.press("shift+f9")  # off: the next build is not tested
         assert not screen.test_on_build
         tests.state = "idle"
