@@ -2,13 +2,19 @@
 
 The context tests compare against repo2docker itself: its ``BuildPack.build`` is run with a
 client that only captures the tar it would send, and the stable folder must hold the same
-entries with the same bytes, modes, link targets and mtimes.
+entries with the same bytes, modes, link targets and mtimes, apart from the one documented
+difference: repo2docker's helper files are named by their path inside the package
+(:func:`~r2d_tui.core.build.stable_context_names`), not by the path of the install.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
+import shutil
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -24,6 +30,7 @@ from r2d_tui.core.build import (
     default_tag,
     run_build,
     slugify,
+    stable_context_names,
 )
 from r2d_tui.core.render import (
     RENDER_LOCK,
@@ -134,16 +141,81 @@ def spec_for(root: Path, **kwargs: Any) -> BuildSpec:
 
 def test_context_matches_repo2docker_tar(repo: Path) -> None:
     spec = spec_for(repo)
+    assert spec.render.dockerfile is not None and spec.render.context is not None
     context = BuildContext(repo)
     context.sync(spec.render)
     expected = describe_tar(repo2docker_tar(repo, OPTIONS))
+    # repo2docker's tar, with its helper files under the stable names r2d-tui builds with
+    original = spec.render.context.extra_files
+    _, renamed = stable_context_names(spec.render.dockerfile, original)
+    new_name = {old: new for (old, _), (new, _) in zip(original, renamed, strict=True)}
+    assert any(old != new for old, new in new_name.items())
+    expected = {new_name.get(name, name): entry for name, entry in expected.items()}
+    kind, (dockerfile, mode, mtime) = expected["Dockerfile"]  # type: ignore[misc]
+    stable_text, _ = stable_context_names(dockerfile.decode(), original)
+    expected["Dockerfile"] = (kind, (stable_text.encode(), mode, mtime))
     actual = describe_dir(context.directory)
     # The tar has no entries for the folders holding src/ and build_script_files/.
-    actual.pop("build_script_files")
-    actual.pop("src")
+    for name in [n for n, (kind, _) in actual.items() if kind == "dir"]:
+        if name == "src" or name.startswith("build_script_files"):
+            actual.pop(name)
     assert actual == expected
     assert "src/.git/HEAD" in actual and "src/secret" not in actual
     assert actual["src/latest.csv"] == ("link", "analysis/data/values.csv")
+
+
+_BUILD_DOCKERFILE = """
+import json, sys
+import repo2docker
+from r2d_tui.core.build import stable_context_names
+from r2d_tui.core.render import RenderOptions, render
+from r2d_tui.core.workspace import Workspace
+options = RenderOptions(base_image=sys.argv[2], user_id=1000, user_name="jovyan",
+                        platform="linux/amd64")
+result = render(Workspace(sys.argv[1]), options)
+text, files = stable_context_names(result.dockerfile, result.context.extra_files)
+print(json.dumps({"package": repo2docker.__file__, "preview": result.dockerfile,
+                  "build": text, "files": [name for name, _ in files]}))
+"""
+
+
+def _dockerfiles_from(site: Path | None, repo: Path, cache: Path) -> dict[str, Any]:
+    """Render ``repo`` in a fresh interpreter, importing repo2docker from ``site`` if given."""
+    env = dict(os.environ, R2D_TUI_CACHE_DIR=str(cache))
+    if site is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
+    out = subprocess.run(
+        [sys.executable, "-c", _BUILD_DOCKERFILE, str(repo), SHIM],
+        env=env, capture_output=True, text=True, check=True, timeout=120,
+    )
+    return dict(json.loads(out.stdout))
+
+
+def test_helper_script_names_survive_a_reinstall(tmp_path: Path) -> None:
+    """A second install of the same repo2docker (another venv, machine or CI runner) builds
+    the same Dockerfile, so BuildKit's cache of the conda bootstrap survives; the preview
+    still prints repo2docker's own text, install path and all."""
+    import repo2docker
+
+    repo = make_repo(tmp_path / "repo", {"environment.yml": "dependencies:\n  - python=3.11\n"})
+    other_site = tmp_path / "other-venv" / "site-packages"
+    shutil.copytree(Path(repo2docker.__file__).parent, other_site / "repo2docker")
+    here = _dockerfiles_from(None, repo, tmp_path / "cache-1")
+    there = _dockerfiles_from(other_site, repo, tmp_path / "cache-2")
+    assert there["package"].startswith(str(other_site))  # really the second install
+    assert here["preview"] != there["preview"]  # repo2docker's names carry the install path
+    assert here["build"] == there["build"]
+    assert "build_script_files/repo2docker/buildpacks/conda/install-base-env.bash" in here["build"]
+    assert "-2f" not in here["build"]  # no escaped absolute path is left
+    for name in here["files"]:
+        if name.startswith("build_script_files/"):
+            assert f"COPY --chown=1000:1000 {name} " in here["build"]
+
+
+def test_files_outside_the_package_keep_repo2docker_names() -> None:
+    dockerfile = "COPY build_script_files/-2fopt-2fmine-2fhook-2esh-abc123 /tmp/hook.sh\n"
+    files = (("build_script_files/-2fopt-2fmine-2fhook-2esh-abc123", "/opt/mine/hook.sh"),)
+    assert stable_context_names(dockerfile, files) == (dockerfile, files)
 
 
 def test_context_folder_is_stable_and_outside_the_repo(repo: Path, r2d_tui_cache_dir: Path) -> None:
@@ -227,7 +299,9 @@ def test_dockerfile_rewritten_only_when_the_render_changes(repo: Path) -> None:
     result = BuildSpec.from_disk(repo, other).render
     stats = context.sync(result)
     assert stats.files_written == 1
-    assert dockerfile.read_text() == result.dockerfile
+    assert result.dockerfile is not None and result.context is not None
+    built, _ = stable_context_names(result.dockerfile, result.context.extra_files)
+    assert dockerfile.read_text() == built
 
 
 def test_stale_entries_are_removed_and_empty_src_kept(tmp_path: Path) -> None:

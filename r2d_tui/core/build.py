@@ -95,6 +95,65 @@ def default_tag(root: Path) -> str:
 
 # --- the build context -----------------------------------------------------------------------
 
+#: Context folder of repo2docker's own files, named by their path inside the package.
+STABLE_SCRIPTS_DIR = "build_script_files/repo2docker"
+
+
+def _repo2docker_package_dir() -> Path | None:
+    """Where the repo2docker package is installed, found without importing it."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("repo2docker")
+    except (ImportError, ValueError):
+        return None
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]).resolve() if locations else None
+
+
+def stable_context_names(
+    dockerfile: str, extra_files: tuple[tuple[str, str], ...]
+) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """Rename repo2docker's helper files in the context so the names survive reinstalls.
+
+    repo2docker names each file it adds (the lock file, ``install-base-env.bash``,
+    ``activate-conda.sh``, nix's scripts) after the escaped *absolute path* of its install
+    (``build_script_files/-2fhome-2fme-2f-2evenv-2flib-…-install-2dbase-2denv-2dbash-3f1a2b``).
+    Those names are in the ``COPY`` lines, so a second venv, another machine or a CI runner
+    with the same repo2docker version writes a different Dockerfile, and BuildKit reruns
+    every step from the first of those ``COPY`` lines on, the conda bootstrap included
+    (measured in ``repo2docker-internals.md`` §1b). For builds, each such file is named by
+    its path inside the repo2docker package instead
+    (``build_script_files/repo2docker/buildpacks/conda/install-base-env.bash``) and the
+    Dockerfile's references are rewritten to match; BuildKit still checks the files'
+    content, so a repo2docker version whose script changed reruns the step, as it should.
+
+    Files outside the package (a custom buildpack's) keep repo2docker's name. The preview
+    and ``r2d-tui dockerfile`` are not affected: they print repo2docker's text.
+    """
+    package = _repo2docker_package_dir()
+    if package is None:
+        return dockerfile, extra_files
+    renamed: list[tuple[str, str]] = []
+    replacements: dict[str, str] = {}
+    for name, source in extra_files:
+        new_name = name
+        if name.startswith("build_script_files/"):
+            try:
+                inside = Path(source).resolve().relative_to(package)
+            except ValueError:
+                inside = None
+            if inside is not None:
+                new_name = f"{STABLE_SCRIPTS_DIR}/{inside.as_posix()}"
+                replacements[name] = new_name
+        renamed.append((new_name, source))
+    if len({name for name, _ in renamed}) != len(renamed):
+        return dockerfile, extra_files  # two files would share a name: keep repo2docker's
+    for old in sorted(replacements, key=len, reverse=True):
+        dockerfile = dockerfile.replace(old, replacements[old])
+    return dockerfile, tuple(renamed)
+
+
 
 @dataclass(frozen=True)
 class SyncStats:
@@ -124,8 +183,9 @@ class BuildContext:
     """The build context of one repository, kept in a stable folder and synced incrementally.
 
     For a generated Dockerfile the folder holds what repo2docker's tar holds: ``Dockerfile``
-    (the rendered text), repo2docker's own files under their context names
-    (:attr:`ContextPlan.extra_files`), and ``src/``, the repository minus the ignore
+    (the rendered text, with :func:`stable_context_names`), repo2docker's own files
+    (:attr:`ContextPlan.extra_files`, under those stable names), and ``src/``, the
+    repository minus the ignore
     patterns, selected with the same ``docker.utils.build.exclude_paths`` repo2docker uses
     (so ``.git`` is included, as it is for repo2docker). Files are copies, not hard links,
     because the user keeps editing the repository. A file is rewritten only when its size,
@@ -171,10 +231,11 @@ class BuildContext:
         if plan.docker_buildpack:
             return SyncStats()
         started = time.perf_counter()
+        dockerfile, extra_files = stable_context_names(result.dockerfile, plan.extra_files)
         wanted: dict[str, _Want] = {
-            "Dockerfile": _Want("data", data=result.dockerfile.encode("utf-8"), mode=0o644),
+            "Dockerfile": _Want("data", data=dockerfile.encode("utf-8"), mode=0o644),
         }
-        for name, source in plan.extra_files:
+        for name, source in extra_files:
             _add_parents(wanted, name)
             wanted[name] = _want_for(Path(source)) or _Want("file", source, mode=0o644)
         wanted["src"] = _Want("dir", mode=_dir_mode(self.root))
