@@ -441,7 +441,9 @@ def run_build_command(
             result = run_build_sync(make_spec(), reporter.event)
             reporter.close()
             reporter.result(result)
-            return 0 if result.success else 1
+            if result.success:
+                return 0
+            return 2 if result.error_kind == "render" else 1  # bad input, as `dockerfile`
         return asyncio.run(_watch(workspace, make_spec, reporter))
     finally:
         reporter.close()

@@ -21,7 +21,7 @@ from r2d_tui import __version__
 
 if TYPE_CHECKING:
     from r2d_tui.core.findings import Finding
-    from r2d_tui.core.render import RenderOptions
+    from r2d_tui.core.render import RenderOptions, RenderProblem
     from r2d_tui.core.workspace import Workspace
 
 
@@ -239,23 +239,22 @@ def cmd_dockerfile(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
-def _problem_text(problem: object) -> str:
-    path = getattr(problem, "path", None)
-    line = getattr(problem, "line", None)
-    column = getattr(problem, "column", None)
-    message = getattr(problem, "message", "repo2docker could not render this repository")
-    where = ""
-    if path:
-        where = f"{path}:{line or 1}:{column or 1}: " if line else f"{path}: "
-    return f"{where}{message}"
+def _problem_text(problem: RenderProblem | None) -> str:
+    return problem.located() if problem else "repo2docker could not render this repository"
 
 
 def cmd_detect(args: argparse.Namespace) -> ExitCode:
     from r2d_tui.core.detection import detect
 
     detection = detect(_workspace(args.path), render_options(args))
+    if detection.error is not None:  # exit status 2 always comes with its one-line reason
+        print(f"r2d-tui: error: repo2docker cannot detect a buildpack: {detection.error}",
+              file=sys.stderr)
     if args.json:
         print(json.dumps(detection.to_json(), indent=2))
+        if detection.error is None and detection.problem is not None:
+            print(f"r2d-tui: error: repo2docker cannot render it: {detection.problem}",
+                  file=sys.stderr)
         return ExitCode.OK if detection.problem is None else ExitCode.USAGE
     if detection.error:
         print(f"buildpack: none ({detection.error})")

@@ -19,7 +19,7 @@ def corpus_root() -> Path | None:
     env = os.environ.get("R2D_TUI_CORPUS")
     candidates = [Path(env)] if env else []
     here = Path(__file__).resolve().parent.parent
-    candidates += [here.parent / "shared" / "corpus", Path("/work/shared/corpus")]
+    candidates.append(here.parent / "shared" / "corpus")  # shared/ beside the checkout
     for candidate in candidates:
         if (candidate / "MANIFEST.tsv").is_file():
             return candidate

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from r2d_tui.core.paths import cache_dir as cache_dir  # re-exported
-from r2d_tui.core.progress import ProgressEvent, ProgressTracker, Step
+from r2d_tui.core.progress import ExpectedStep, ProgressEvent, ProgressTracker, Step
 from r2d_tui.core.render import RenderOptions, RenderResult, render, render_saved
 from r2d_tui.core.workspace import Workspace
 
@@ -766,9 +766,7 @@ async def run_build(
 
     if not spec.render.ok or spec.render.context is None:
         problem = spec.render.problem
-        message = problem.message if problem else "the Dockerfile could not be rendered"
-        if problem and problem.path:
-            message = f"{problem.path}: {message}"
+        message = problem.located() if problem else "the Dockerfile could not be rendered"
         return finish(BuildResult(False, tag, error=message, error_kind="render"))
 
     context = BuildContext(spec.root)
@@ -806,7 +804,7 @@ async def _sync_and_build(
     with tempfile.TemporaryDirectory(prefix="r2d-tui-build-") as scratch:
         iidfile = Path(scratch) / "iid"
         argv = buildx_argv(spec, context_path, iidfile=iidfile)
-        result = await _run_buildx(argv, context_path, emit, tag)
+        result = await _run_buildx(argv, context_path, emit, tag, expected_steps(spec.render))
         image_id = iidfile.read_text().strip() if iidfile.exists() else ""
     result.image_id = image_id or None
     result.sync = stats
@@ -821,10 +819,28 @@ async def _sync_and_build(
     return result
 
 
+def expected_steps(result: RenderResult) -> tuple[ExpectedStep, ...]:
+    """The steps of the Dockerfile a build of ``result`` sends to BuildKit, numbered as
+    BuildKit numbers them (see :meth:`ProgressTracker._renumber`)."""
+    from r2d_tui.core import sources
+
+    plan = result.context
+    if result.dockerfile is None or plan is None:
+        return ()
+    text = result.dockerfile
+    if not plan.docker_buildpack:
+        text, _ = stable_context_names(text, plan.extra_files)
+    return sources.expected_steps(text)
+
+
 async def _run_buildx(
-    argv: list[str], cwd: Path, emit: Callable[[BuildEvent], None], tag: str
+    argv: list[str],
+    cwd: Path,
+    emit: Callable[[BuildEvent], None],
+    tag: str,
+    expected: tuple[ExpectedStep, ...] = (),
 ) -> BuildResult:
-    tracker = ProgressTracker()
+    tracker = ProgressTracker(expected=expected)
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,

@@ -74,9 +74,7 @@ class Detection:
         if self.error:
             return self.error
         if self.render is not None and self.render.problem is not None:
-            problem = self.render.problem
-            where = f"{problem.path}:{problem.line or 1}: " if problem.path else ""
-            return f"{where}{problem.message}"
+            return self.render.problem.located()
         return None
 
 

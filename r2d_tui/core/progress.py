@@ -145,6 +145,32 @@ def _clean_line(raw: str) -> str:
     return parts[-1] if parts else ""
 
 
+def _instruction_words(text: str) -> tuple[str, ...]:
+    """An instruction's words, with line continuations and runs of blanks folded, as
+    BuildKit's step names and the Dockerfile both spell it."""
+    return tuple(text.replace("\\\n", " ").split())
+
+
+@dataclass(frozen=True)
+class ExpectedStep:
+    """A step of the Dockerfile being built, with BuildKit's number for it."""
+
+    stage: str | None
+    index: int
+    total: int
+    text: str
+    """The instruction as written in the Dockerfile."""
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return _instruction_words(self.text)
+
+    @property
+    def keyword(self) -> str:
+        words = self.words
+        return words[0].upper() if words else ""
+
+
 @dataclass
 class Step:
     """One BuildKit vertex: a Dockerfile step (``[2/5] RUN …``) or internal work."""
@@ -337,7 +363,15 @@ class ProgressTracker:
     and reported as :class:`OutputLine`.
     """
 
-    def __init__(self, *, recent_lines: int = RECENT_LINES) -> None:
+    def __init__(
+        self,
+        *,
+        recent_lines: int = RECENT_LINES,
+        expected: Iterable[ExpectedStep] = (),
+    ) -> None:
+        self._expected = tuple(expected)
+        """The steps of the Dockerfile being built, to correct BuildKit's shared names."""
+        self._claimed: dict[str, ExpectedStep] = {}
         self._steps: dict[str, Step] = {}
         self._order: dict[str, int] = {}
         self._decoder = JSONStreamDecoder()
@@ -429,9 +463,49 @@ class ProgressTracker:
         if step is None:
             step = self._steps[digest] = Step.from_name(digest, name or digest[:19])
             self._order[digest] = len(self._order)
+            self._renumber(step)
         elif name and name != step.name:
             step._set_name(name)
+            self._renumber(step)
         return step
+
+    def _renumber(self, step: Step) -> None:
+        """Give ``step`` its number in the Dockerfile being built.
+
+        BuildKit names a vertex once: a build that shares a step with a build running at the
+        same time (the same instruction on the same parent: a CLI build beside the TUI's,
+        or two branches of one repository) reports that step under the *other* build's
+        ``[k/n]``, e.g. ``[2/2]`` inside a build of four steps. The step's instruction text
+        is the same in both, so it is looked up among the expected steps: the one at the
+        reported number when its text agrees, else the first step with that text not yet
+        taken by another vertex (a ``FROM`` matches its stage's ``FROM``, whose image name
+        BuildKit writes out in full).
+        """
+        if step.internal or not self._expected or step.index is None:
+            return
+        words = _instruction_words(step.title)
+        keyword = words[0].upper() if words else ""
+
+        def agrees(candidate: ExpectedStep) -> bool:
+            if keyword == "FROM":
+                return candidate.keyword == "FROM" and candidate.stage == step.stage
+            theirs = candidate.words
+            return len(theirs) == len(words) and all(  # BuildKit expands ${VAR} in names
+                a == b or "$" in a for a, b in zip(theirs, words, strict=True)
+            )
+
+        taken = {id(c) for d, c in self._claimed.items() if d != step.digest}
+        at_number = [c for c in self._expected
+                     if c.stage == step.stage and c.index == step.index and c.total == step.total]
+        matches = at_number if at_number and agrees(at_number[0]) else [
+            c for c in self._expected if agrees(c)
+        ]
+        if not matches:
+            return
+        free = [c for c in matches if id(c) not in taken]
+        chosen = (free or matches)[0]
+        self._claimed[step.digest] = chosen
+        step.index, step.total, step.stage = chosen.index, chosen.total, chosen.stage
 
     def _vertex(self, vertex: Mapping[str, Any]) -> list[StepStarted | StepFinished]:
         digest = str(vertex.get("digest") or "")

@@ -112,6 +112,22 @@ class RenderProblem:
     line: int | None = None
     column: int | None = None
 
+    @property
+    def location(self) -> str:
+        """``file:line:col`` as far as it is known (``""`` when no file is known)."""
+        if self.path is None:
+            return ""
+        parts = [self.path]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def located(self) -> str:
+        """The message with its location first, as every front end prints it."""
+        return f"{self.location}: {self.message}" if self.location else self.message
+
 
 @dataclass(frozen=True)
 class ContextPlan:
@@ -321,7 +337,60 @@ def problem_from_exception(error: BaseException, workspace_dir: Path) -> RenderP
         column = getattr(error, "colno", None)
         return RenderProblem(f"invalid TOML: {error}", None, int(lineno), column)
     text = str(error).strip() or type(error).__name__
-    return RenderProblem(f"{type(error).__name__}: {text}")
+    if "both a 'binder' and a '.binder' directory" in text:
+        return RenderProblem(text, ".binder")
+    path, line, column = _locate_quoted_value(text, workspace_dir)
+    return RenderProblem(_plain_message(error, text), path, line, column)
+
+
+#: Exception classes whose name adds nothing to repo2docker's own sentence.
+_SELF_EXPLAINING_ERRORS = frozenset({"Exception", "RuntimeError", "ValueError", "OSError"})
+
+
+def _plain_message(error: BaseException, text: str) -> str:
+    """repo2docker's sentence, with the exception's class only where it says something
+    (``InvalidVersion`` → "invalid version: …"), never a bare Python class name first."""
+    name = type(error).__name__
+    if name in _SELF_EXPLAINING_ERRORS:
+        return text
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).lower()
+    return text if text.lower().startswith(words) else f"{words}: {text}"
+
+
+#: Read at most this much of an environment file when looking for a value.
+_LOCATE_LIMIT = 1 << 20
+
+
+def _locate_quoted_value(
+    text: str, workspace_dir: Path
+) -> tuple[str | None, int | None, int | None]:
+    """The environment file, line and column of the value an error message quotes.
+
+    repo2docker's errors quote the value they choke on (``Invalid version: '3.x'`` from
+    ``runtime.txt``, ``Python version 3.4 on linux-64 is not supported!`` from
+    ``environment.yml``) but not the file. The value is looked up in the environment files
+    repo2docker reads (the binder folder's first, then the root's); the first line that
+    holds it names the file.
+    """
+    from r2d_tui.core.envfiles import BINDER_DIRS, candidate_paths
+
+    values = [v for v in re.findall(r"'([^'\n]{2,})'|\"([^\"\n]{2,})\"", text) for v in v if v]
+    values += re.findall(r"\bversion (\d+(?:\.\d+)+)\b", text)
+    if not values:
+        return None, None, None
+    paths = candidate_paths(workspace_dir)
+    paths.sort(key=lambda rel: not rel.startswith(tuple(f"{d}/" for d in BINDER_DIRS)))
+    for rel in paths:
+        try:
+            with open(workspace_dir / rel, encoding="utf-8", errors="replace") as handle:
+                lines = handle.read(_LOCATE_LIMIT).splitlines()
+        except OSError:
+            continue
+        for value in values:
+            for number, line in enumerate(lines, start=1):
+                if value in line:
+                    return rel, number, line.index(value) + 1
+    return None, None, None
 
 
 def _relative(name: str, workspace_dir: Path) -> str | None:

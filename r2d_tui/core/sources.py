@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from r2d_tui.core.progress import ExpectedStep
 from r2d_tui.core.render import RenderOptions, RenderResult, render_hidden
 from r2d_tui.core.workspace import Workspace
 
@@ -224,6 +225,16 @@ def parse_instructions(text: str) -> list[Instruction]:
             ref = StepRef(counters[stage], totals[stage], label)
         instructions.append(Instruction(keyword, body, first, last, stage, ref))
     return instructions
+
+
+def expected_steps(dockerfile: str) -> tuple[ExpectedStep, ...]:
+    """The steps BuildKit makes of ``dockerfile``, for :class:`ProgressTracker` to number
+    the steps of a build by (see :meth:`ProgressTracker._renumber`)."""
+    return tuple(
+        ExpectedStep(i.step.stage, i.step.index, i.step.total, i.text)
+        for i in parse_instructions(dockerfile)
+        if i.step is not None
+    )
 
 
 # --- where each instruction comes from -------------------------------------------------------

@@ -22,20 +22,8 @@ from textual.highlight import highlight
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from r2d_tui.core.render import RenderProblem, RenderResult
+from r2d_tui.core.render import RenderResult
 from r2d_tui.core.sources import Rebuild
-
-
-def problem_location(problem: RenderProblem) -> str:
-    """``file:line:col`` of a render problem, as far as it is known."""
-    if problem.path is None:
-        return ""
-    where = problem.path
-    if problem.line is not None:
-        where += f":{problem.line}"
-        if problem.column is not None:
-            where += f":{problem.column}"
-    return where
 
 
 def first_changed_column(saved: str | None, current: str, line: int) -> int:
@@ -187,7 +175,7 @@ class DockerfilePreview(Vertical):
         header = self.query_one("#preview-header", Static)
         notes = self.query_one("#preview-notes", Static)
         if result.problem is not None:
-            where = problem_location(result.problem)
+            where = result.problem.location
             header.update(
                 Content.assemble(
                     ("✗ ", "bold $error"),

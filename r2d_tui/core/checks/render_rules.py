@@ -19,7 +19,7 @@ EXPLAINED = (
     re.compile(r"should contain a dictionary"),
     re.compile(r"Invalid runtime\.txt"),
     re.compile(r"python_version must always be specified as 'x\.y'"),
-    re.compile(r"InvalidVersion"),
+    re.compile(r"InvalidVersion|^Invalid version: "),
     re.compile(r"Python version \S+ on \S+ is not supported"),
     re.compile(r"invalid package name .* in apt\.txt"),
     re.compile(r"both a 'binder' and a '\.binder' directory"),

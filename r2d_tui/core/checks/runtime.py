@@ -67,7 +67,9 @@ def invalid_runtime_txt(context: CheckContext) -> Iterator[Finding]:
     if match:
         hint = f"write python-{match.group(1)}"
     if re.search(
-        r"Invalid runtime\.txt|must always be specified as 'x\.y'|InvalidVersion", message
+        r"Invalid runtime\.txt|must always be specified as 'x\.y'"
+        r"|InvalidVersion|^Invalid version: ",
+        message,
     ):
         yield invalid_runtime_txt.finding(
             path, line, 1, f"repo2docker cannot read runtime.txt {content!r}: {hint}", fix=hint,
