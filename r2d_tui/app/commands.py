@@ -237,8 +237,8 @@ class R2DCommands(Provider):
         for path in new_file_candidates(config_dir, screen.files):
             entries.append((
                 f"new: {path}",
-                "Start a new environment file (written on save)",
-                partial(screen.open_file, path),
+                "Start a new environment file from a template (written on save)",
+                partial(screen.new_file, path),
             ))
         return entries
 

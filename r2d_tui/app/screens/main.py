@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import getters, on, work
@@ -295,6 +296,16 @@ class MainScreen(RunControls):
         self.editor.focus()
         if buffer.disk_text is None:
             self.refresh_analysis()
+
+    def new_file(self, path: str) -> None:
+        """Start the missing file ``path`` from its template (written on ctrl+s)."""
+        from r2d_tui.app.templates import template_for
+
+        new = not os.path.lexists(os.path.join(self.workspace.root, path))
+        self.open_file(path)
+        template = template_for(path)
+        if new and self.current_path == path and not self.editor.text and template:
+            self.editor.apply_text(template)
 
     def _open_initial_file(self, detection: Detection) -> None:
         """Start with the file that decides the buildpack (else the first file) open."""
