@@ -15,6 +15,7 @@ from textual.widgets import TabbedContent
 
 from r2d_tui.app.messages import Analysed, FileSaved, PreviewRendered
 from r2d_tui.app.screens.help import HelpScreen
+from r2d_tui.app.templates import template_for
 from r2d_tui.app.widgets.build_panel import BuildPanel
 from r2d_tui.app.widgets.diagnostics import DiagnosticsTable
 from r2d_tui.app.widgets.file_tree import DECIDING_MARK, IGNORED_MARK, EnvFileTree, FileInfo
@@ -377,6 +378,30 @@ async def test_palette_starts_a_new_file(tmp_path: Path) -> None:
         assert screen.current_path == "apt.txt"
         assert "apt.txt" in screen.files
         assert not (root / "apt.txt").exists()
+        assert screen.editor.text == template_for("apt.txt") != ""
+        assert screen.workspace.is_dirty("apt.txt")
+
+
+def test_new_file_templates_are_read_by_repo2docker_as_intended(tmp_path: Path) -> None:
+    """Every template renders, and the scripts have the safe header; start hands over."""
+    from app_support import OPTIONS
+
+    from r2d_tui.core.detection import detect
+    from r2d_tui.core.render import render
+    from r2d_tui.core.workspace import Workspace
+
+    assert template_for("binder/start").rstrip().endswith('exec "$@"')
+    for name in ("postBuild", "start"):
+        assert template_for(name).startswith("#!/bin/bash\n")
+        assert "set -euo pipefail" in template_for(name)
+    for name in ("environment.yml", "requirements.txt", "runtime.txt", "apt.txt", "postBuild",
+                 "start"):
+        root = make_repo(tmp_path / name, {name: template_for(name)})
+        workspace = Workspace(root)
+        result = render(workspace, OPTIONS)
+        assert result.problem is None and result.dockerfile, (name, result.problem)
+        expected = {"environment.yml": "conda"}.get(name, "python")
+        assert detect(workspace, OPTIONS).buildpack == expected, name
 
 
 async def test_f3_shows_the_dockerfile_full_screen_and_escape_restores(tmp_path: Path) -> None:

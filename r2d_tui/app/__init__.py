@@ -30,8 +30,17 @@ def run_app(
     Returns the exit status: 0 after a normal quit, 2 when ``path`` is not a usable
     repository folder (the reason goes to stderr as ``r2d-tui: error: …``).
     """
+    from textual.theme import BUILTIN_THEMES
+
     from r2d_tui.app.app import R2DApp, Session
+    from r2d_tui.app.settings import UISettingsError, load_settings
     from r2d_tui.core.workspace import Workspace, WorkspaceError
+
+    try:
+        ui = load_settings(themes=frozenset(BUILTIN_THEMES))
+    except UISettingsError as error:
+        print(f"r2d-tui: error: {error}", file=sys.stderr)
+        return 2
 
     try:
         workspace = Workspace(path, display_path=path)
@@ -40,7 +49,7 @@ def run_app(
         return 2
     app = R2DApp(Session(
         workspace, options, builder=builder, tag=tag, watch=watch, editable=editable,
-        test_on_build=test_on_build,
+        test_on_build=test_on_build, ui=ui,
     ))
     result = app.run()
     return int(result or 0)

@@ -18,6 +18,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 
 from r2d_tui.app.commands import APP_COMMANDS, R2DCommands, bindings
+from r2d_tui.app.settings import UISettings
 from r2d_tui.core.render import RenderOptions
 from r2d_tui.core.run import RunOptions
 from r2d_tui.core.workspace import Workspace
@@ -50,6 +51,8 @@ class Session:
     """Start with test-after-each-successful-build on."""
     run_options: RunOptions | None = None
     """How F5 runs the image (``None``: as repo2docker; ``editable`` is applied on top)."""
+    ui: UISettings | None = None
+    """Theme and keymap (``tui.toml``; ``None``: Textual's defaults, as in the tests)."""
 
     @property
     def name(self) -> str:
@@ -68,6 +71,11 @@ class R2DApp(App[int]):
         super().__init__()
         self.session = session
         self.sub_title = session.name
+        if session.ui is not None:
+            if session.ui.theme:
+                self.theme = session.ui.theme
+            if session.ui.keymap:
+                self.set_keymap(session.ui.keymap)
 
     def get_default_screen(self) -> Screen[None]:
         from r2d_tui.app.screens.main import MainScreen
@@ -85,7 +93,14 @@ class R2DApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
             return
-        self.push_screen(HelpScreen(self.focused))
+        ui = self.session.ui
+        self.push_screen(HelpScreen(self.focused, ui.keymap if ui is not None else None))
+
+    def action_toggle_theme(self) -> None:
+        """Switch between Textual's light and dark themes (for this run; ``theme`` in
+        ``tui.toml`` sets the one to start with)."""
+        self.theme = "textual-dark" if not self.current_theme.dark else "textual-light"
+        self.notify(f"Theme {self.theme} (ctrl+p, Theme: all themes)", timeout=2, markup=False)
 
     async def action_quit(self) -> None:
         """Quit, asking first when there are unsaved edits."""

@@ -6,12 +6,14 @@ the key table of the F1 help screen, so the three can never disagree (the
 textual-enhanced/braindrop ``Command`` idea, as plain data).
 
 Keys avoid what the editor (``TextArea``) consumes: ``ctrl+a/e/w/d/x/c/v/u/k/z/y``,
-``f6``/``f7``; and ``ctrl+h/i/m``, which terminals send as backspace/tab/enter.
+``f6``/``f7``; ``ctrl+h/i/m``, which terminals send as backspace/tab/enter; and
+``shift+f3``, which xterm-style terminals send as ``ESC [1;2R``, the same bytes as a
+cursor-position report, so Textual never sees the key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -90,6 +92,17 @@ MAIN_COMMANDS: tuple[Command, ...] = (
         "Show the generated Dockerfile full screen (press again, or escape, to restore).",
     ),
     Command(
+        "show-diff", "f10", "show_diff", "Diff",
+        "Show what the current files (unsaved edits included) change in the Dockerfile "
+        "since the last successful build; before the first build, since the saved files.",
+    ),
+    Command(
+        "why-buildpack", "f12", "why_buildpack", "Why",
+        "Say why repo2docker picks this buildpack, which files it reads and which it "
+        "ignores (also: hover over or click the status bar).",
+        show=False,
+    ),
+    Command(
         "fix", "ctrl+f", "fix", "Fix",
         "Apply the machine fix of the selected problem (or of every fixable problem in the "
         "open file) to the editor; ctrl+s saves it, ctrl+z undoes a text fix.",
@@ -142,9 +155,16 @@ MAIN_COMMANDS: tuple[Command, ...] = (
 
 #: App-wide commands (the help screen and quit live on the app).
 APP_COMMANDS: tuple[Command, ...] = (
-    Command("help", "f1", "help", "Help", "Keys, panels and what the markers mean."),
+    Command("help", "f1", "help", "Help", "Keys, panels and what the markers mean.",
+            palette=False),  # the palette has Textual's own "Help"-style system entries
+    Command(
+        "toggle-theme", "ctrl+n", "toggle_theme", "Light/dark",
+        "Switch between the light and the dark theme (ctrl+p, Theme, lists every theme; "
+        "theme in tui.toml sets the one to start with).", show=False,
+    ),
     Command("quit", "ctrl+q", "quit", "Quit",
-            "Quit (asks again when there are unsaved edits).", show=False, priority=True),
+            "Quit (asks again when there are unsaved edits).", show=False, priority=True,
+            palette=False),  # Textual's system commands have Quit
 )
 
 
@@ -153,11 +173,13 @@ def bindings(commands: Iterable[Command]) -> list[Binding]:
     return [command.binding() for command in commands]
 
 
-def key_table(commands: Iterable[Command]) -> str:
-    """A Markdown table of keys and what they do (for the help screen)."""
+def key_table(commands: Iterable[Command], keymap: Mapping[str, str] | None = None) -> str:
+    """A Markdown table of keys and what they do (for the help screen); ``keymap``
+    (command id -> keys) gives the keys the user remapped."""
     rows = ["| Key | Command | What it does |", "|---|---|---|"]
     for command in commands:
-        keys = ", ".join(_key_name(key) for key in command.key.split(","))
+        declared = (keymap or {}).get(command.id, command.key)
+        keys = ", ".join(_key_name(key) for key in declared.split(","))
         rows.append(f"| `{keys}` | {command.label} | {command.help} |")
     return "\n".join(rows)
 
@@ -204,6 +226,10 @@ class R2DCommands(Provider):
                 entries.append(
                     (command.label, command.help, partial(screen.run_action, command.action))
                 )
+        for command in APP_COMMANDS:
+            if command.palette:
+                entries.append((command.label, command.help,
+                                partial(screen.run_action, f"app.{command.action}")))
         for path in screen.files:
             entries.append((f"open: {path}", "Open in the editor", partial(screen.open_file, path)))
         # New files go where repo2docker reads configuration now (root, binder/ or .binder/).
@@ -211,8 +237,8 @@ class R2DCommands(Provider):
         for path in new_file_candidates(config_dir, screen.files):
             entries.append((
                 f"new: {path}",
-                "Start a new environment file (written on save)",
-                partial(screen.open_file, path),
+                "Start a new environment file from a template (written on save)",
+                partial(screen.new_file, path),
             ))
         return entries
 

@@ -9,6 +9,7 @@ The text is assembled when the screen opens, so it cannot go stale: the focused 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -49,13 +50,13 @@ def panel_help(focused: Widget | None) -> str:
     return "\n\n".join(parts)
 
 
-def help_markdown(focused: Widget | None) -> str:
-    """The whole help text."""
+def help_markdown(focused: Widget | None, keymap: Mapping[str, str] | None = None) -> str:
+    """The whole help text (``keymap``: the user's remapped keys, by command id)."""
     sections = []
     context = panel_help(focused)
     if context:
         sections.append(context)
-    sections.append("## Keys\n\n" + key_table((*MAIN_COMMANDS, *APP_COMMANDS)))
+    sections.append("## Keys\n\n" + key_table((*MAIN_COMMANDS, *APP_COMMANDS), keymap))
     sections.append(
         "Also: **tab / shift+tab** move between panels, **ctrl+p** opens the command palette "
         "(`open:` a file, `new:` a file, every command above)."
@@ -72,9 +73,9 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,f1,q", "dismiss", "Close", id="help-close"),
     ]
 
-    def __init__(self, focused: Widget | None) -> None:
+    def __init__(self, focused: Widget | None, keymap: Mapping[str, str] | None = None) -> None:
         super().__init__()
-        self._markdown = help_markdown(focused)
+        self._markdown = help_markdown(focused, keymap)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog"):

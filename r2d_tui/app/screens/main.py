@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import getters, on, work
@@ -55,7 +56,7 @@ from r2d_tui.app.widgets.editor import EnvEditor
 from r2d_tui.app.widgets.file_tree import EnvFileTree, FileInfo
 from r2d_tui.app.widgets.preview import DockerfilePreview
 from r2d_tui.app.widgets.run_panel import RunPanel, TestPanel
-from r2d_tui.app.widgets.status import StatusBar
+from r2d_tui.app.widgets.status import StatusBar, buildpack_reason
 from r2d_tui.core.build import BuildResult, BuildSpec, default_tag, engine_status, run_build
 from r2d_tui.core.checks import run_checks
 from r2d_tui.core.detection import Detection, detect
@@ -75,6 +76,10 @@ class MainScreen(RunControls):
 
     BINDINGS: ClassVar[list[BindingType]] = bindings(MAIN_COMMANDS)  # type: ignore[assignment]
     AUTO_FOCUS = "#files"
+    # the layout holds from 80x24 up: narrow screens get a slimmer file list, short ones a
+    # lower bottom panel (app.tcss, ``MainScreen.-narrow`` / ``MainScreen.-short``)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
     files: var[tuple[str, ...]] = var(())
     """Environment files present on disk or as unsaved new buffers."""
@@ -127,6 +132,9 @@ class MainScreen(RunControls):
         self._saved_texts: dict[str, str] = {}
         """What this app last wrote to each path, to tell its own saves from outside edits."""
         self._root_note_shown = False
+        self.last_built_dockerfile: str | None = None
+        """The Dockerfile of the last successful build of this session (for the diff)."""
+        self.last_built_tag = ""
 
     @property
     def workspace(self) -> Workspace:
@@ -175,6 +183,7 @@ class MainScreen(RunControls):
             building=MainScreen.building,
             last_build=MainScreen.last_build,
             dirty_count=MainScreen.dirty_count,
+            detection=MainScreen.detection,
         )
         yield Footer()
 
@@ -287,6 +296,16 @@ class MainScreen(RunControls):
         self.editor.focus()
         if buffer.disk_text is None:
             self.refresh_analysis()
+
+    def new_file(self, path: str) -> None:
+        """Start the missing file ``path`` from its template (written on ctrl+s)."""
+        from r2d_tui.app.templates import template_for
+
+        new = not os.path.lexists(os.path.join(self.workspace.root, path))
+        self.open_file(path)
+        template = template_for(path)
+        if new and self.current_path == path and not self.editor.text and template:
+            self.editor.apply_text(template)
 
     def _open_initial_file(self, detection: Detection) -> None:
         """Start with the file that decides the buildpack (else the first file) open."""
@@ -560,6 +579,9 @@ class MainScreen(RunControls):
             )
             sources.add_done_callback(lambda job: self._show_sources(job, number))
             result = await run_build(spec, lambda event: panel.apply(event, number))
+            if result.success and spec.render.dockerfile is not None:
+                self.last_built_dockerfile = spec.render.dockerfile
+                self.last_built_tag = result.tag
             steps = await self._sources_of(sources)  # shown by the time the build ends
             if not result.success:
                 explanation = await asyncio.to_thread(
@@ -702,6 +724,44 @@ class MainScreen(RunControls):
         scroll = self.preview.query_one("#preview-scroll")
         scroll.focus()
         self.maximize(self.preview, container=False)
+
+    @on(StatusBar.WhyRequested)
+    def action_why_buildpack(self) -> None:
+        """Say why repo2docker picks this buildpack (and which files it ignores)."""
+        self.notify(buildpack_reason(self.detection), title="Buildpack", markup=False,
+                    timeout=10)
+
+    def action_show_diff(self) -> None:
+        """Show what the current files change in the Dockerfile since the last build."""
+        self.compare_dockerfiles()
+
+    @work(thread=True, exclusive=True, group="diff", exit_on_error=False,
+          description="compare Dockerfiles")
+    def compare_dockerfiles(self) -> None:
+        """Render what the next build would build (and, before any build, the saved files)
+        with the build's options, then open the diff screen."""
+        from r2d_tui.app.screens.diff import DiffScreen, DockerfileComparison
+
+        options, _note = options_for_build(self.session.options)
+        current = render(self.workspace, options)
+        dirty = bool(self.workspace.dirty_paths())
+        after_label = "current files" + (" (unsaved edits included)" if dirty else "")
+        problem = current.problem.message if current.problem is not None else None
+        if self.last_built_dockerfile is not None:
+            comparison = DockerfileComparison(
+                self.last_built_dockerfile, current.dockerfile,
+                f"last build ({self.last_built_tag})", after_label, built=True,
+                problem=problem,
+            )
+        else:
+            saved = render_saved(self.workspace, options)
+            if saved.problem is not None and problem is None:
+                problem = f"the saved files: {saved.problem.message}"
+            comparison = DockerfileComparison(
+                saved.dockerfile, current.dockerfile, "saved files", after_label,
+                built=False, problem=problem,
+            )
+        self.app.call_from_thread(self.app.push_screen, DiffScreen(comparison))
 
     def _step_finding(self, delta: int) -> None:
         table = self.diagnostics

@@ -123,7 +123,7 @@ class BuildPanel(Vertical):
         "in the same context layout repo2docker uses, kept in a stable folder so BuildKit's "
         "cache and incremental context transfer work.\n\n"
         "**ctrl+b** builds now (a running build is cancelled first), **F4** (or escape "
-        "outside the editor) cancels, **F2** turns build-on-save on and off, **ctrl+o** "
+        "outside the editor) cancels, **F2** turns build-on-save on and off, **ctrl+t** "
         "picks the buildx builder.\n\n"
         "When a build fails, the line under the summary says why: the failing step, the "
         "file and line it came from and, for known failures (a package that cannot be "

@@ -136,6 +136,7 @@ class EnvEditor(TextArea):
             self.language = None
         self._load(text)
         self.read_only = False
+        self.placeholder = "(empty file: type to start it)"
         self.indent_width = 4 if path.endswith((".py", "postBuild", "start")) else 2
         row, column = self._cursors.get(path, (0, 0))
         self.move_cursor((row, column), center=True)

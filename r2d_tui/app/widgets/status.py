@@ -1,14 +1,43 @@
 """One line of state above the footer: buildpack, engine, watch mode, last build.
 
 Everything here is bound from the main screen's reactives; the bar has no logic beyond
-formatting, so it can never disagree with what the panels show.
+formatting, so it can never disagree with what the panels show. Why repo2docker picked
+the buildpack is the bar's tooltip (hover) and, on a click or F12, a notification
+(:func:`buildpack_reason`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from textual import events
 from textual.content import Content
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
+
+from r2d_tui.core.detection import Detection
+
+
+def buildpack_reason(detection: Detection | None) -> str:
+    """Why repo2docker picks this buildpack, in a sentence or three."""
+    if detection is None:
+        return "Still detecting which buildpack repo2docker will use."
+    if detection.error or detection.buildpack is None:
+        return f"repo2docker cannot use this repository: {detection.error or 'unknown reason'}"
+    where = f"the {detection.config_dir}/ folder" if detection.config_dir else "the root"
+    if detection.deciding_files:
+        files = ", ".join(detection.deciding_files)
+        text = f"{detection.buildpack} buildpack because of {files} (configuration in {where})."
+    else:
+        text = (f"{detection.buildpack} buildpack: repo2docker's default, no file picks "
+                f"another one (configuration in {where}).")
+    also = [path for path in detection.used_files if path not in detection.deciding_files]
+    if also:
+        text += f" Also read: {', '.join(also)}."
+    for ignored in detection.ignored:
+        text += f" Ignored: {ignored.path} ({ignored.reason})."
+    return text
 
 
 class StatusBar(Widget):
@@ -41,6 +70,19 @@ class StatusBar(Widget):
     """Outcome of the last build (``✓ 12.3s · 5/7 cached``, ``✗ failed``…)."""
     dirty_count: reactive[int] = reactive(0)
     """Number of files with unsaved edits."""
+    detection: reactive[Detection | None] = reactive(None)
+    """The latest detection (explains the buildpack in the tooltip)."""
+
+    @dataclass
+    class WhyRequested(Message):
+        """The user clicked the bar: explain the buildpack."""
+
+    def watch_detection(self, detection: Detection | None) -> None:
+        self.tooltip = buildpack_reason(detection) + "\n(click or F12: explain)"
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.post_message(self.WhyRequested())
 
     def render(self) -> Content:
         sep = (" │ ", "$text-muted")
