@@ -13,19 +13,43 @@ from r2d_tui.app.settings import UISettings, UISettingsError, load_settings
 from r2d_tui.app.widgets.status import StatusBar, buildpack_reason
 
 
-async def test_80x24_keeps_every_panel_visible(tmp_path: Path) -> None:
+async def test_80x24_folds_the_file_tree_away_and_f11_brings_it_back(tmp_path: Path) -> None:
     app = make_app(python_repo(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         screen = main_screen(pilot)
-        assert screen.has_class("-narrow") and screen.has_class("-short")
+        assert screen.has_class("-compact") and screen.has_class("-short")
+        assert not screen.file_tree.region  # folded away: editor and preview share the width
+        for widget in (screen.editor, screen.preview, screen.bottom):
+            region = widget.region
+            assert region.width >= 30 and region.height >= 8, (widget, region)
+            assert region.right <= 80 and region.bottom <= 24, (widget, region)
+        assert screen.query_one(StatusBar).region.y == 22
+
+        await pilot.press("f11")  # the tree comes back, focused, and everything still fits
+        await pilot.pause()
+        assert screen.file_tree.has_focus
         for widget in (screen.file_tree, screen.editor, screen.preview, screen.bottom):
             region = widget.region
             assert region.width >= 20 and region.height >= 8, (widget, region)
             assert region.right <= 80 and region.bottom <= 24, (widget, region)
         # the editor shows at least 20 columns of text next to its gutter
         assert screen.editor.scrollable_content_region.width >= 20
-        assert screen.query_one(StatusBar).region.y == 22
+
+        await pilot.press("f11")  # and folds away again; focus leaves the hidden tree
+        await pilot.pause()
+        assert not screen.file_tree.region and screen.editor.has_focus
+
+
+async def test_f11_hides_the_tree_on_a_wide_terminal_too(tmp_path: Path) -> None:
+    app = make_app(python_repo(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(pilot)
+        width = screen.editor.region.width
+        await pilot.press("f11")
+        await pilot.pause()
+        assert not screen.file_tree.region and screen.editor.region.width > width
 
 
 async def test_wide_terminal_is_not_narrow(tmp_path: Path) -> None:
@@ -49,14 +73,14 @@ async def test_ctrl_n_switches_to_the_light_theme_and_back(tmp_path: Path) -> No
 
 
 async def test_settings_theme_and_keymap_apply(tmp_path: Path) -> None:
-    ui = UISettings(theme="textual-light", keymap={"show-diff": "ctrl+n", "help": "f11"})
+    ui = UISettings(theme="textual-light", keymap={"show-diff": "ctrl+n", "help": "shift+f12"})
     app = make_app(python_repo(tmp_path), ui=ui)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.theme == "textual-light"
-        await pilot.press("f11")
+        await pilot.press("shift+f12")
         assert isinstance(app.screen, HelpScreen)
-        assert "| `F11` | Help |" in app.screen.text
+        assert "| `Shift+F12` | Help |" in app.screen.text
         await pilot.press("escape")
         await pilot.press("f1")  # remapped away
         assert not isinstance(app.screen, HelpScreen)
@@ -149,3 +173,17 @@ async def test_mouse_opens_a_file_and_switches_tabs(tmp_path: Path) -> None:
         assert screen.current_path == "runtime.txt"
         await pilot.click("#bottom Tab#--content-tab-build-tab")
         assert screen.bottom.active == "build-tab"
+
+
+async def test_typing_at_start_goes_into_the_file_on_screen(tmp_path: Path) -> None:
+    """The first file opens by itself: keys typed at once edit it (the tree had the focus
+    before, and swallowed them)."""
+    app = make_app(python_repo(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(pilot)
+        assert screen.current_path is not None and screen.editor.has_focus
+        before = screen.editor.text
+        await pilot.press("z", "q")
+        assert screen.editor.text == "zq" + before
+        assert screen.current_path in screen.workspace.dirty_paths()

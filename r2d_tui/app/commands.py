@@ -88,6 +88,11 @@ MAIN_COMMANDS: tuple[Command, ...] = (
         show=False,
     ),
     Command(
+        "toggle-files", "f11", "toggle_files", "Files",
+        "Show or hide the file tree (it folds away by itself below 100 columns).",
+        show=False,
+    ),
+    Command(
         "show-preview", "f3", "show_preview", "Dockerfile",
         "Show the generated Dockerfile full screen (press again, or escape, to restore).",
     ),

@@ -75,10 +75,11 @@ class MainScreen(RunControls):
     """Files, editor, preview, problems and build for one repository."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings(MAIN_COMMANDS)  # type: ignore[assignment]
-    AUTO_FOCUS = "#files"
+    AUTO_FOCUS = "#files"  # until the first file opens (then the editor: see below)
     # the layout holds from 80x24 up: narrow screens get a slimmer file list, short ones a
     # lower bottom panel (app.tcss, ``MainScreen.-narrow`` / ``MainScreen.-short``)
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    # below 100 columns (``-compact``) the file tree collapses: F11 shows it again
+    HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (100, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
     files: var[tuple[str, ...]] = var(())
@@ -315,9 +316,9 @@ class MainScreen(RunControls):
         if not candidates:
             return
         focused = self.focused
-        self.open_file(candidates[0])
-        if focused is not None:
-            focused.focus()
+        self.open_file(candidates[0])  # focuses the editor: typing goes into the file shown
+        if focused is not None and focused is not self.file_tree:
+            focused.focus()  # the user went somewhere else meanwhile: stay there
 
     @on(EnvFileTree.FileSelected)
     def _file_selected(self, event: EnvFileTree.FileSelected) -> None:
@@ -716,6 +717,17 @@ class MainScreen(RunControls):
             self.start_build(f"changed {', '.join(sorted(message.paths))[:60]}")
 
     # -- navigation ---------------------------------------------------------------------------
+    def action_toggle_files(self) -> None:
+        """Show or hide the file tree (hidden by itself below 100 columns)."""
+        sidebar = self.query_one("#sidebar")
+        shown = sidebar.display
+        self.set_class(shown, "-files-hidden")
+        self.set_class(not shown, "-files-shown")
+        if shown and self.focused is not None and sidebar in self.focused.ancestors_with_self:
+            self.editor.focus()
+        elif not shown:
+            self.file_tree.focus()
+
     def action_show_preview(self) -> None:
         """Toggle the generated Dockerfile full screen."""
         if self.maximized is not None:
