@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import getpass
 import json
 import posixpath
 import re
@@ -72,6 +73,7 @@ class BuildTimeGraph:
         self.detection = detection
         self.reached: dict[tuple[str, frozenset[int] | None], Reached] = {}
         self._queue: list[tuple[Reached, str, int]] = []
+        self._repo_prefix = repo_dir_prefix(detection)
 
     # -- entry points ----------------------------------------------------------------------
     def discover(self) -> list[Reached]:
@@ -157,19 +159,20 @@ class BuildTimeGraph:
             target = posixpath.join(posixpath.dirname(origin), rest) if rest else ""
             candidate = posixpath.normpath(target) if target else ""
             return candidate if candidate and self._exists(candidate) else None
-        if not target or "$" in target.replace("${REPO_DIR}", "").replace("$REPO_DIR", ""):
-            target = re.sub(r"^\$\{?REPO_DIR\}?/?", "", target)
-            if "$" in target or not target:
+        rooted = self._repo_prefix.match(target)
+        if rooted:
+            # ``${REPO_DIR}/x.sh``, ``$HOME/x.sh``, ``/home/jovyan/x.sh``: the repository copy
+            target = target[rooted.end():].lstrip("/")
+            candidate = posixpath.normpath(target) if target else ""
+            if "$" in candidate or candidate.startswith("..") or candidate in (".", ""):
                 return None
-        target = re.sub(r"^\$\{?(?:REPO_DIR|HOME)\}?/?", "", target)
-        if target.startswith("~/"):
-            target = target[2:]
-        candidates = []
+            return candidate if self._exists(candidate) else None
+        if not target or "$" in target:
+            return None
         if target.startswith("/"):
-            candidates.append(target.lstrip("/"))
-        else:
-            candidates.append(posixpath.normpath(posixpath.join(cwd, target)))
-            candidates.append(posixpath.normpath(posixpath.join(posixpath.dirname(origin), target)))
+            return None  # outside the repository copy (copied files were mapped before)
+        candidates = [posixpath.normpath(posixpath.join(cwd, target)),
+                      posixpath.normpath(posixpath.join(posixpath.dirname(origin), target))]
         for candidate in candidates:
             if candidate.startswith("..") or candidate in (".", ""):
                 continue
@@ -644,7 +647,48 @@ PATH_ASSIGNMENT = re.compile(
     r"""\s*(?:export\s+|local\s+|readonly\s+|declare\s+(?:-\w+\s+)*)?([A-Za-z_]\w*)="""
     r"""(["']?)([^\s"';&|`]+)\2\s*"""
 )
-SEPARATORS = re.compile(r"\s*(?:&&|\|\||;|\||\bthen\b|\bdo\b|\belse\b|\bfi\b|\bdone\b)\s*")
+#: Between simple commands. The keywords are whole words only (``someone-else/x.sh`` and
+#: ``./do`` are paths, not ``else`` / ``do``).
+SEPARATORS = re.compile(
+    r"\s*(?:&&|\|\||;|\||(?<![\w./-])(?:then|do|else|fi|done)(?![\w./-]))\s*"
+)
+
+
+#: repo2docker's ``NB_USER`` when none is given is the invoking user; mybinder.org (and
+#: r2d-tui's builds as root) use ``jovyan``.
+DEFAULT_USER_NAMES = ("jovyan",)
+
+
+def repo_dir_prefix(detection: Detection) -> re.Pattern[str]:
+    """How build-time code of a generated Dockerfile names the repository copy.
+
+    repo2docker copies the repository to ``${REPO_DIR}``, which is ``${HOME}`` (that is
+    ``/home/${NB_USER}``) unless ``--target-repo-dir`` moves it; so ``$HOME/x``, ``~/x`` and
+    ``/home/<user>/x`` are repository files only while the two agree. A user Dockerfile
+    copies nothing by itself: only ``${REPO_DIR}`` (if it sets it) is accepted there.
+    """
+    alternatives = [r"\$REPO_DIR(?!\w)", r"\$\{REPO_DIR\}"]
+    if detection.buildpack != "docker":
+        options = detection.render.options if detection.render else None
+        user = options.user_name if options and options.user_name else None
+        names = {user} if user else set()
+        if user is None or user == _invoking_user():
+            names.update(DEFAULT_USER_NAMES)
+        homes = {f"/home/{name}" for name in names}
+        target = posixpath.normpath(options.target_repo_dir) if (
+            options and options.target_repo_dir) else ""
+        if target and target != "/":
+            alternatives.append(re.escape(target))
+        if not target or target in homes:
+            alternatives += [r"\$HOME(?!\w)", r"\$\{HOME\}", "~", *map(re.escape, sorted(homes))]
+    return re.compile(rf"^(?:{'|'.join(alternatives)})(?=/|$)")
+
+
+def _invoking_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 def local_dir(match: re.Match[str]) -> str:
