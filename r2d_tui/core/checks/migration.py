@@ -22,7 +22,7 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from r2d_tui.core import dockerfile as dockerfile_model
 from r2d_tui.core.buildtime import (
@@ -248,7 +248,7 @@ def _in_file(probes: list[Probe], reached: Reached, text: str) -> list[Probe]:
             out.append(probe)
             continue
         before = json.dumps(code[: probe.column - 1])[1:-1]
-        out.append(Probe(probe.kind, probe.line, start + len(before) + 1, probe.text))
+        out.append(replace(probe, column=start + len(before) + 1))
     return out
 
 
@@ -284,6 +284,14 @@ def dockerenv_reliance(context: CheckContext) -> Iterator[Finding]:
         if item.probe.kind != "dockerenv":
             continue
         where = "RUN" if item.reached.language == "dockerfile" else "build-time code"
+        if item.probe.printed:
+            yield dockerenv_reliance.finding(
+                item.reached.path, item.probe.line, item.probe.column,
+                f"{where} prints a test for /.dockerenv ({item.chain_text}): the value is now "
+                "False under BuildKit; it only changes the output, unless something reads it",
+                severity=Severity.WARNING, chain=item.chain, fix=_fix_hint(context),
+            )
+            continue
         yield dockerenv_reliance.finding(
             item.reached.path,
             item.probe.line,
