@@ -320,6 +320,8 @@ def cmd_check(args: argparse.Namespace) -> ExitCode:
         settings = load_settings(workspace)
     except ConfigError as error:
         raise InputError(str(error)) from error
+    for note in settings.notes:
+        print(f"r2d-tui: note: {note}", file=sys.stderr)
     settings = settings.overridden(select=args.select, ignore=args.ignore, fail_on=args.fail_on)
     reported = run_checks(
         workspace,

@@ -141,7 +141,6 @@ BAD_SETTINGS = [
      "pyproject.toml: tool.r2d-tui.select: unknown rule 'R2D999'"),
     ("pyproject.toml", '[tool]\nr2d-tui = "strict"\n',
      "pyproject.toml: tool.r2d-tui: expected a table, got the string 'strict'"),
-    ("pyproject.toml", "[project\n", "pyproject.toml: invalid TOML: "),
 ]
 
 
@@ -166,6 +165,55 @@ def test_bad_settings_stop_the_cli_with_exit_2(
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith("r2d-tui: error: .r2d-tui.toml: fail-on: expected one of")
+
+
+@pytest.mark.parametrize(
+    "content", [b"[project\nname = 'x'\n", b"[tool.r2d-tui]\nignore = [\xff]\n"],
+    ids=["invalid-toml", "not-utf-8"],
+)
+def test_unparseable_pyproject_is_skipped_with_a_note(tmp_path: Path, content: bytes) -> None:
+    """pyproject.toml is the project's file: the checks report it, the settings skip it."""
+    root = clean_repo(tmp_path / "repo")
+    (root / "pyproject.toml").write_bytes(content)
+    settings = load_settings(root)
+    assert settings.source is None and settings.ignore == ()
+    assert len(settings.notes) == 1 and settings.notes[0].startswith("pyproject.toml: ")
+    assert "[tool.r2d-tui] settings are not read" in settings.notes[0]
+
+
+def test_own_settings_file_still_wins_over_a_broken_pyproject(tmp_path: Path) -> None:
+    root = clean_repo(tmp_path / "repo")
+    (root / "pyproject.toml").write_text("[project\n")
+    (root / ".r2d-tui.toml").write_text('fail-on = "error"\n')
+    settings = load_settings(root)
+    assert settings.fail_on is Severity.ERROR and settings.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("files", "found"),
+    [
+        # repo2docker parses the root pyproject.toml (Python buildpack, no binder folder)
+        ({"requirements.txt": "numpy\n", "runtime.txt": "python-3.12\n"}, "render-failed"),
+        # with a binder folder it does not: r2d-tui reports the file itself
+        ({"binder/requirements.txt": "numpy\n", "binder/runtime.txt": "python-3.12\n"},
+         "invalid-pyproject-toml"),
+    ],
+)
+def test_broken_pyproject_is_reported_not_fatal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], files: dict[str, str], found: str
+) -> None:
+    import json
+
+    root = make_repo(tmp_path / "repo", {**files, "pyproject.toml": "[project\nname = 'x'\n"})
+    status = main(["check", str(root), "--format", "json"])
+    out, err = capsys.readouterr()
+    reported = json.loads(out)
+    assert [(f["name"], f["path"], f["line"], f["column"]) for f in reported] == [
+        (found, "pyproject.toml", 1, 9)
+    ]
+    assert status == 1
+    assert err.count("r2d-tui: note: pyproject.toml: invalid TOML") == 1
+    assert "Traceback" not in err
 
 
 def test_settings_file_that_is_not_text(tmp_path: Path) -> None:

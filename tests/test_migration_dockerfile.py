@@ -97,12 +97,109 @@ def test_dockerfile_negatives(tmp_path: Path) -> None:
         'LABEL note="[ -f /.dockerenv ]"\n'
         "RUN touch /.dockerenv\n"
         'RUN echo "/.dockerenv" > /tmp/note  # [ -f /.dockerenv ]\n'
-        'CMD ["sh", "-c", "[ -f /.dockerenv ] && echo docker"]\n'
-        "ENTRYPOINT test -f /.dockerenv\n"
-        'HEALTHCHECK CMD test -f /.dockerenv\n'
         'RUN if [ -n "$REPO_DIR" ]; then echo repo2docker; fi\n'
+        "RUN test -f $MARKER_FILE\n"  # not the variable that holds the marker
+        'RUN echo "$MARKER"\n'
+        "HEALTHCHECK NONE\n"
+        'CMD ["jupyter", "lab", "--ip=0.0.0.0"]\n'
     )
     assert check(tmp_path, {"Dockerfile": dockerfile}) == []
+
+
+# --- ARG / ENV values in RUN ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "line", "needle"),
+    [
+        ('FROM python:3.11-slim\nARG MARK=/.dockerenv\nRUN if [ -f "$MARK" ]; then echo d; fi\n',
+         3, "$MARK"),
+        ("FROM python:3.11-slim\nENV MARK=/.dockerenv\nRUN test -e ${MARK} && echo d\n", 3,
+         "${MARK}"),
+        ("FROM python:3.11-slim\nENV MARK /.dockerenv\nRUN test -e $MARK\n", 3, "$MARK"),
+        ('FROM python:3.11-slim\nENV A=1 MARK="/.dockerenv"\nRUN apt-get update && \\\n'
+         "    [ -e $MARK ] || echo no\n", 4, "$MARK"),
+        ("ARG MARK=/.dockerenv\nFROM python:3.11-slim\nARG MARK\nRUN test -e $MARK\n", 4, "$MARK"),
+        ("FROM python:3.11-slim AS base\nENV MARK=/.dockerenv\nFROM base\nRUN test -e $MARK\n",
+         4, "$MARK"),
+        ("FROM python:3.11-slim\nENV ROOT=/\nENV MARK=${ROOT}.dockerenv\nRUN test -e $MARK\n",
+         4, "$MARK"),
+    ],
+    ids=["arg", "env-braces", "env-legacy", "env-pairs-continued", "global-arg", "inherited",
+         "expanded-value"],
+)
+def test_marker_in_a_dockerfile_variable(
+    tmp_path: Path, dockerfile: str, line: int, needle: str
+) -> None:
+    findings = migration_findings(tmp_path, {"Dockerfile": dockerfile})
+    text = dockerfile.split("\n")[line - 1]
+    assert [(f.name, f.path, f.line, f.column) for f in findings] == [
+        (DOCKERENV, "Dockerfile", line, col(text, needle))
+    ]
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        # a global ARG is not visible in a stage that does not declare it again
+        "ARG MARK=/.dockerenv\nFROM python:3.11-slim\nRUN test -e $MARK\n",
+        # ARG values do not pass from one stage to the next (ENV values do)
+        "FROM python:3.11-slim AS base\nARG MARK=/.dockerenv\nFROM base\nRUN test -e $MARK\n",
+        # another stage's ENV
+        "FROM alpine AS one\nENV MARK=/.dockerenv\nFROM python:3.11-slim\nRUN test -e $MARK\n",
+        # set later than the RUN
+        "FROM python:3.11-slim\nRUN test -e $MARK\nENV MARK=/.dockerenv\n",
+        # an escaped dollar is not a reference
+        "FROM python:3.11-slim\nENV MARK=/.dockerenv\nRUN test -e \\$MARK\n",
+    ],
+    ids=["global-arg-undeclared", "arg-not-inherited", "other-stage", "later", "escaped"],
+)
+def test_marker_variable_negatives(tmp_path: Path, dockerfile: str) -> None:
+    assert check(tmp_path, {"Dockerfile": dockerfile}) == []
+
+
+def test_variable_names_a_copied_script(tmp_path: Path) -> None:
+    files = {
+        "Dockerfile": "FROM debian:12\nARG DIR=/opt/tools\nCOPY scripts $DIR\n"
+                      "RUN sh ${DIR}/check.sh\n",
+        "scripts/check.sh": CHECK_SH,
+    }
+    findings = migration_findings(tmp_path, files)
+    assert [(f.name, f.path, f.line) for f in findings] == [(DOCKERENV, "scripts/check.sh", 2)]
+    assert findings[0].chain == ("Dockerfile:4", "scripts/check.sh:2")
+
+
+# --- CMD, ENTRYPOINT, HEALTHCHECK: run time ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        'CMD ["sh", "-c", "[ -f /.dockerenv ] && echo d; jupyter lab --ip=0.0.0.0"]',
+        "CMD [ -f /.dockerenv ] && echo docker",
+        "ENTRYPOINT test -f /.dockerenv && exec jupyter lab",
+        'ENTRYPOINT ["/bin/bash", "-c", "test -f /.dockerenv"]',
+        "HEALTHCHECK CMD test -f /.dockerenv || exit 1",
+        "HEALTHCHECK --interval=30s --timeout=3s CMD [ -e /.dockerenv ]",
+        'HEALTHCHECK CMD ["test", "-f", "/.dockerenv"]',
+    ],
+    ids=["cmd-exec-sh-c", "cmd-shell", "entrypoint-shell", "entrypoint-exec", "healthcheck",
+         "healthcheck-options", "healthcheck-exec"],
+)
+def test_runtime_instructions(tmp_path: Path, instruction: str) -> None:
+    dockerfile = f"FROM python:3.11-slim\nRUN pip install notebook\n{instruction}\n"
+    findings = migration_findings(tmp_path, {"Dockerfile": dockerfile})
+    assert [(f.name, f.path, f.line, f.column) for f in findings] == [
+        (RUNTIME, "Dockerfile", 3, col(instruction))
+    ]
+    assert findings[0].severity is Severity.INFO
+
+
+def test_runtime_instruction_with_a_marker_variable(tmp_path: Path) -> None:
+    dockerfile = 'FROM python:3.11-slim\nENV MARK=/.dockerenv\nCMD test -f "$MARK" && echo d\n'
+    assert check(tmp_path, {"Dockerfile": dockerfile}) == [
+        (RUNTIME, "Dockerfile", 3, col(dockerfile.split("\n")[2], "$MARK"))
+    ]
 
 
 def test_dockerfile_ignored_because_binder_folder_exists(tmp_path: Path) -> None:
@@ -211,8 +308,15 @@ BREW = '/bin/bash -c "$(curl -fsSL https://raw.githubusercontent.com/Homebrew/in
         'https://raw.githubusercontent.com/Homebrew/install/master/install)"\n',
         'FROM ubuntu:24.04\nRUN sh -c "$(curl -fsSL '
         'https://raw.githubusercontent.com/Linuxbrew/install/master/install.sh)"\n',
+        # the docker-stacks images run as jovyan, until told otherwise
+        f"FROM quay.io/jupyter/base-notebook:latest\nUSER root\nRUN {BREW}\n",
+        f"FROM jupyter/base-notebook AS base\nUSER 0\nFROM base\nRUN {BREW}\n",
+        f"FROM quay.io/jupyter/base-notebook AS nb\nFROM ubuntu:24.04\nRUN {BREW}\n",
+        f"FROM example.org/jupyter/base-notebook\nRUN {BREW}\n",  # not the docker-stacks
     ],
-    ids=["default-root", "continued", "back-to-root", "uid-0", "ruby-installer", "linuxbrew"],
+    ids=["default-root", "continued", "back-to-root", "uid-0", "ruby-installer", "linuxbrew",
+         "jupyter-user-root", "stage-ended-as-root", "other-stage-is-jupyter",
+         "other-registry"],
 )
 def test_homebrew_installer_as_root(tmp_path: Path, dockerfile: str) -> None:
     lines = dockerfile.splitlines()
@@ -233,10 +337,17 @@ def test_homebrew_installer_as_root(tmp_path: Path, dockerfile: str) -> None:
         f"FROM ubuntu:24.04\nRUN useradd -m brew && su brew -c '{BREW}'\n",
         f"FROM ubuntu:24.04\nRUN sudo -u linuxbrew {BREW}\n",
         f"FROM ubuntu:24.04\nUSER ${{NB_USER}}\nRUN {BREW}\n",
+        f"FROM quay.io/jupyter/base-notebook:latest\nRUN NONINTERACTIVE=1 {BREW}\n",
+        f"FROM jupyter/scipy-notebook\nRUN {BREW}\n",
+        f"FROM docker.io/jupyter/minimal-notebook:2023-10-20\nRUN {BREW}\n",
+        f"FROM quay.io/jupyter/base-notebook AS base\nFROM base\nRUN {BREW}\n",
+        f"ARG BASE=jupyter/base-notebook\nFROM $BASE\nRUN {BREW}\n",
+        f"FROM ubuntu:24.04 AS base\nUSER brew\nFROM base\nRUN {BREW}\n",
         "FROM ubuntu:24.04\n# RUN " + BREW + "\n"
         'RUN echo "see https://raw.githubusercontent.com/Homebrew/install/HEAD/install.sh"\n',
     ],
-    ids=["user", "su", "sudo-u", "nb-user", "comment-and-echo"],
+    ids=["user", "su", "sudo-u", "nb-user", "quay-jupyter", "jupyter", "docker-io-jupyter",
+         "stage-of-jupyter", "arg-base", "stage-with-user", "comment-and-echo"],
 )
 def test_homebrew_installer_not_as_root(tmp_path: Path, dockerfile: str) -> None:
     assert check(tmp_path, {"Dockerfile": dockerfile}) == []
@@ -371,8 +482,10 @@ def test_volume_negatives(tmp_path: Path, dockerfile: str) -> None:
         ("FROM ubuntu\nUSER jovyan\nWORKDIR /home/jovyan\nWORKDIR project\nRUN make\n", 4),
         ("FROM ubuntu\nUSER ${NB_USER}\nWORKDIR ${HOME}/work\nRUN git clone https://x/y\n", 3),
         ("FROM ubuntu\nUSER jovyan:users\nWORKDIR /opt/project/\nRUN echo hi > notes\n", 3),
+        ("FROM quay.io/jupyter/base-notebook\nWORKDIR /opt/project\nRUN touch x\n", 2),
+        ("FROM ubuntu AS base\nUSER 1000\nFROM base\nWORKDIR /app\nRUN touch x\n", 4),
     ],
-    ids=["uid", "relative", "variables", "user-group"],
+    ids=["uid", "relative", "variables", "user-group", "jupyter-base", "inherited-user"],
 )
 def test_workdir_after_non_root_user(tmp_path: Path, dockerfile: str, line: int) -> None:
     findings = migration_findings(tmp_path, {"Dockerfile": dockerfile})
@@ -392,9 +505,11 @@ def test_workdir_after_non_root_user(tmp_path: Path, dockerfile: str, line: int)
         "FROM ubuntu\nUSER jovyan\nWORKDIR /app\nUSER root\nRUN touch x\n",
         "FROM ubuntu\nUSER root\nWORKDIR /app\nRUN touch x\n",
         "FROM ubuntu\nCOPY . /app\nUSER jovyan\nWORKDIR /app\nRUN ls\n",
+        "FROM quay.io/jupyter/base-notebook\nUSER root\nWORKDIR /opt/project\nRUN touch x\n",
+        "FROM ubuntu AS base\nUSER 1000\nFROM ubuntu\nWORKDIR /app\nRUN touch x\n",
     ],
     ids=["before-user", "created-first", "home", "tmp", "no-run-after", "root-again", "root",
-         "copied-first"],
+         "copied-first", "jupyter-as-root", "other-stage-user"],
 )
 def test_workdir_negatives(tmp_path: Path, dockerfile: str) -> None:
     assert WORKDIR not in names(tmp_path, {"Dockerfile": dockerfile})

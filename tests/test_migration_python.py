@@ -75,6 +75,34 @@ def test_path_built_from_parts(tmp_path: Path) -> None:
     ]
 
 
+PRINTED = {
+    "print-exists": "print(os.path.exists('/.dockerenv'))",
+    "print-label": "print('docker:', pathlib.Path('/.dockerenv').is_file())",
+    "logging-isfile": "logging.info('%s', os.path.isfile('/.dockerenv'))",
+    "print-access": "print(os.access('/.dockerenv', os.F_OK))",
+}
+
+
+@pytest.mark.parametrize("line", PRINTED.values(), ids=list(PRINTED))
+def test_printed_test_is_a_warning(tmp_path: Path, line: str) -> None:
+    """Only the output changes (the value is now False): a warning, not an error."""
+    script = PY + "import logging, os, pathlib\n" + line + "\n"
+    findings = migration_findings(tmp_path, {"postBuild": script})
+    assert [(f.name, f.path, f.line, f.column) for f in findings] == [
+        (DOCKERENV, "postBuild", 3, col(line))
+    ]
+    assert findings[0].severity is Severity.WARNING
+    assert "now False under BuildKit" in findings[0].message
+    assert "only changes the output" in findings[0].message
+
+
+def test_printed_test_in_run_time_code_stays_info(tmp_path: Path) -> None:
+    files = {"requirements.txt": "numpy\n", "tools/show.py": "import os\n"
+             "print(os.path.exists('/.dockerenv'))\n"}
+    findings = migration_findings(tmp_path, files)
+    assert [(f.name, f.severity) for f in findings] == [(RUNTIME, Severity.INFO)]
+
+
 NEGATIVES = {
     "comment": "# if os.path.exists('/.dockerenv'):",
     "docstring": '"""Used to test os.path.exists("/.dockerenv")."""',
@@ -89,6 +117,9 @@ NEGATIVES = {
     "subprocess-touch": "subprocess.run(['touch', '/.dockerenv'])",
     "os-system-touch": "os.system('touch /.dockerenv')",
     "other-name": "os.path.exists('/.dockerenvrc')",
+    "print-path-only": "print('/.dockerenv')",
+    "print-exists-of-other": "print(os.path.exists('/etc/.dockerenv'))",
+    "print-touch": "print(pathlib.Path('/.dockerenv').touch())",
     "repo-dir": "IN_REPO2DOCKER = 'REPO_DIR' in os.environ",
 }
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from migration_support import (
+    MIGRATION,
     _overlays_under_tmp_path,  # noqa: F401 - autouse fixture
     check,
     col,
@@ -18,8 +19,10 @@ from migration_support import (
     only,
     post_build,
 )
+from rules_support import check_files
 
 from r2d_tui.core.findings import Severity
+from r2d_tui.core.render import RenderOptions
 
 DOCKERENV = "dockerenv-reliance"
 RUNTIME = "runtime-container-detection"
@@ -163,6 +166,13 @@ def test_chain_through_bash_script(tmp_path: Path) -> None:
         (". ./scripts/setup.sh", 3),
         ('bash "${REPO_DIR}/scripts/setup.sh"', 3),
         ("bash $REPO_DIR/scripts/setup.sh", 3),
+        # repo2docker copies the repository to REPO_DIR, which is HOME = /home/$NB_USER
+        ('bash "${HOME}/scripts/setup.sh"', 3),
+        ("bash $HOME/scripts/setup.sh", 3),
+        ('bash "$HOME/scripts/setup.sh"', 3),
+        ("bash ~/scripts/setup.sh", 3),
+        ("bash /home/jovyan/scripts/setup.sh", 3),
+        ("HERE=$HOME/scripts\nbash $HERE/setup.sh", 4),
         ("cd scripts && ./setup.sh", 3),
         ("bash -c 'bash scripts/setup.sh'", 3),
         ("sudo -E bash scripts/setup.sh", 3),
@@ -178,6 +188,69 @@ def test_ways_of_calling_a_script(tmp_path: Path, call: str, line: int) -> None:
         (DOCKERENV, "scripts/setup.sh", 2, SETUP_COLUMN)
     ]
     assert findings[0].chain == (f"postBuild:{line}", "scripts/setup.sh:2")
+
+
+def test_home_relative_python_script_is_build_time(tmp_path: Path) -> None:
+    files = {
+        "requirements.txt": "numpy\n",
+        "postBuild": post_build("python $HOME/tools/x.py"),
+        "tools/x.py": "import os\nif os.path.exists('/.dockerenv'):\n    print('docker')\n",
+    }
+    findings = migration_findings(tmp_path, files)
+    assert [(f.name, f.path, f.line) for f in findings] == [(DOCKERENV, "tools/x.py", 2)]
+    assert findings[0].chain == ("postBuild:3", "tools/x.py:2")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "bash $HOMEDIR/scripts/setup.sh",  # another variable
+        "bash /home/someone-else/scripts/setup.sh",
+        "bash /root/scripts/setup.sh",
+        "bash $HOME/other/setup.sh",  # no such file in the repository
+    ],
+)
+def test_paths_that_are_not_the_repository_copy(tmp_path: Path, call: str) -> None:
+    files = {"postBuild": post_build(call), "scripts/setup.sh": SETUP_SH}
+    assert check(tmp_path, files) == [(RUNTIME, "scripts/setup.sh", 2, SETUP_COLUMN)]
+
+
+def _with_options(tmp_path: Path, call: str, options: RenderOptions) -> list[tuple[str, str]]:
+    files = {"postBuild": post_build(call), "scripts/setup.sh": SETUP_SH}
+    findings = check_files(tmp_path, files, select=MIGRATION, options=options)
+    return sorted((f.name, f.path) for f in findings)
+
+
+@pytest.mark.parametrize(
+    ("call", "followed"),
+    [
+        ("bash $HOME/scripts/setup.sh", False),  # HOME is no longer the repository copy
+        ("bash ~/scripts/setup.sh", False),
+        ("bash /home/jovyan/scripts/setup.sh", False),
+        ("bash ${REPO_DIR}/scripts/setup.sh", True),
+        ("bash /srv/repo/scripts/setup.sh", True),
+    ],
+)
+def test_target_repo_dir_moves_the_copy_away_from_home(
+    tmp_path: Path, call: str, followed: bool
+) -> None:
+    options = RenderOptions(user_name="jovyan", target_repo_dir="/srv/repo")
+    name = DOCKERENV if followed else RUNTIME
+    assert _with_options(tmp_path, call, options) == [(name, "scripts/setup.sh")]
+
+
+@pytest.mark.parametrize(
+    ("call", "followed"),
+    [
+        ("bash /home/alice/scripts/setup.sh", True),
+        ("bash $HOME/scripts/setup.sh", True),
+        ("bash /home/jovyan/scripts/setup.sh", False),  # HOME is /home/alice
+    ],
+)
+def test_home_follows_the_user_name(tmp_path: Path, call: str, followed: bool) -> None:
+    options = RenderOptions(user_name="alice", target_repo_dir="/home/alice")
+    name = DOCKERENV if followed else RUNTIME
+    assert _with_options(tmp_path, call, options) == [(name, "scripts/setup.sh")]
 
 
 def test_cd_on_its_own_line_is_followed(tmp_path: Path) -> None:

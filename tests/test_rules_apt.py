@@ -90,3 +90,26 @@ def test_fix_lists_the_package_names(tmp_path: Path) -> None:
     findings = check_files(tmp_path / "repo", apt("sudo apt-get install -y vim git\n"))
     (finding,) = [f for f in findings if f.name == RULE]
     assert finding.fix == "replace with: vim, git"
+
+
+@pytest.mark.parametrize(
+    ("files", "hinted"),
+    [
+        ({"binder/apt.txt": "../ci/apt.txt\n", "ci/apt.txt": "git\n"}, True),
+        ({"binder/apt.txt": "../ci/apt.txt", "ci/apt.txt": "git\n"}, True),  # no newline
+        ({"binder/apt.txt": "../ci/apt.txt\n"}, False),  # no such file: just a bad line
+        ({"binder/apt.txt": "../ci/apt.txt\nvim\n", "ci/apt.txt": "git\n"}, False),
+        ({"binder/apt.txt": "/etc/apt.txt\n"}, False),
+    ],
+    ids=["target-exists", "no-newline", "no-target", "more-lines", "absolute"],
+)
+def test_symlink_checked_out_as_a_file(
+    tmp_path: Path, files: dict[str, str], hinted: bool
+) -> None:
+    findings = [f for f in check_files(tmp_path / "repo", files)
+                if f.name == "apt-txt-invalid-line"]
+    assert [(f.path, f.line) for f in findings] == [("binder/apt.txt", 1)]
+    hint = "this file holds only the path ../ci/apt.txt: a symlink checked out as a plain file"
+    assert (hint in findings[0].message) is hinted
+    if hinted:
+        assert "(core.symlinks=false)?" in findings[0].message

@@ -18,6 +18,7 @@ from rules_support import (  # noqa: F401 - the fixture is autouse
     Case,
     Want,
     _overlays_under_tmp_path,
+    check_files,
     params,
     run_case,
 )
@@ -274,3 +275,23 @@ def test_unpinned_names_the_default(tmp_path: Path) -> None:
                                                 want=(Want(UNPINNED, E, 1),)))
     (finding,) = [f for f in findings if f.name == UNPINNED]
     assert f"Python {CondaBuildPack.major_pythons['3']}" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("files", "hinted"),
+    [
+        ({"binder/environment.yml": "../ci/environment.yml\n",
+          "ci/environment.yml": "dependencies:\n  - python=3.11\n"}, True),
+        ({"binder/environment.yml": "../ci/environment.yml\n"}, False),
+        ({"environment.yml": "numpy\n", "numpy": "x\n"}, False),  # a word, not a path
+    ],
+    ids=["target-exists", "no-target", "plain-word"],
+)
+def test_environment_symlink_checked_out_as_a_file(
+    tmp_path: Path, files: dict[str, str], hinted: bool
+) -> None:
+    findings = [f for f in check_files(tmp_path / "repo", files)
+                if f.name == "environment-yml-not-mapping"]
+    assert len(findings) == 1
+    assert ("a symlink checked out as a plain file (core.symlinks=false)?"
+            in findings[0].message) is hinted

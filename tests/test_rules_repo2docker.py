@@ -24,6 +24,8 @@ from rules_support import (  # noqa: F401 - the fixture is autouse
     write_repo,
 )
 
+from r2d_tui.core.findings import Severity
+
 CLI = repo2docker_cli()
 pytestmark = pytest.mark.skipif(CLI is None, reason="repo2docker CLI not installed")
 
@@ -234,6 +236,23 @@ CLAIMS: list[tuple[str, dict[str, str | bytes], Check, tuple[Want, ...], tuple[s
      lambda run: (None if not run_after_copy(run, '-r "requirements.txt"')
                   else pytest.fail(run.dockerfile)),
      (), ("local-reference-defeats-cache",)),
+    # an invalid root pyproject.toml: repo2docker parses it only for the Python buildpack
+    # without a binder folder
+    ("invalid-pyproject-stops-python", {"requirements.txt": "numpy\n",
+                                        "pyproject.toml": "[project\nname = 'x'\n"},
+     fails(r"TOMLDecodeError|Expected ']'"), (Want("render-failed", "pyproject.toml", 1, 9),),
+     ("invalid-pyproject-toml",)),
+    ("invalid-pyproject-not-read-with-binder-dir",
+     {"binder/requirements.txt": "numpy\n", "pyproject.toml": "[project\nname = 'x'\n"},
+     dockerfile_has(r"binder/requirements\.txt"),
+     (Want("invalid-pyproject-toml", "pyproject.toml", 1, 9, Severity.WARNING),),
+     ("render-failed",)),
+    ("invalid-pyproject-not-read-by-conda",
+     {**env("python=3.11"), "pyproject.toml": "[tool.x]\na = \n"},
+     dockerfile_has(r"environment\.yml"), (Want("invalid-pyproject-toml", "pyproject.toml", 2, 5),),
+     ("render-failed",)),
+    ("valid-pyproject-is-quiet", {**env("python=3.11"), "pyproject.toml": "[tool.x]\na = 1\n"},
+     dockerfile_has(r"environment\.yml"), (), ("invalid-pyproject-toml", "render-failed")),
     ("pip-runs-in-the-repository-root", {"binder/requirements.txt": "-e ..\n",
                                          "binder/runtime.txt": "python-3.11\n",
                                          "setup.py": "setup()\n"},

@@ -139,11 +139,16 @@ CASES = [
          req("-e .\n", **{"pyproject.toml": "[tool.poetry]\nname='x'\n[build-system]\n"
                                              "requires=['poetry-core']\n"}),
          want=(Want(LOCAL, R, 1, 1),)),
-    Case("package-repo-installs-after-copy-anyway", req("-e .\n", **{"setup.py": SETUP}),
-         forbid=(LOCAL,)),
+    # a package repository installs after the copy anyway: still reported, with a way out
+    Case("package-repo-installs-after-copy-anyway", req("numpy==1.26.4\n-e .\n",
+                                                        **{"setup.py": SETUP}),
+         want=(Want(LOCAL, R, 2, 1, Severity.WARNING),)),
     Case("pep621-package-installs-after-copy-anyway",
-         req("-e .\n", **{"pyproject.toml": "[project]\nname='x'\nversion='1'\n"
-                                             "[build-system]\nrequires=['setuptools']\n"}),
+         req("-r other.txt\n", **{"other.txt": "x\n",
+                                   "pyproject.toml": "[project]\nname='x'\nversion='1'\n"
+                                                     "[build-system]\nrequires=['setuptools']\n"}),
+         want=(Want(LOCAL, R, 1, 1),)),
+    Case("package-repo-without-local-lines", req("numpy==1.26.4\n", **{"setup.py": SETUP}),
          forbid=(LOCAL,)),
     Case("remote-only", req("numpy\ngit+https://github.com/a/b.git\n-e git+https://x/y#egg=y\n"
                             "--index-url https://x\n"), forbid=(LOCAL,)),
@@ -156,6 +161,23 @@ CASES = [
 @pytest.mark.parametrize("case", params(CASES))
 def test_requirements_rule(tmp_path: Path, case: Case) -> None:
     run_case(tmp_path / "repo", case)
+
+
+def test_package_repo_message_says_why_and_the_way_out(tmp_path: Path) -> None:
+    findings = check_files(tmp_path / "repo", req("-e .\n", **{"setup.py": SETUP}))
+    (finding,) = [f for f in findings if f.name == LOCAL]
+    assert "already runs after the repository copy" in finding.message
+    assert "setup.py makes the repository a Python package" in finding.message
+    assert finding.fix is not None
+    assert "binder/requirements.txt" in finding.fix and "binder/postBuild" in finding.fix
+    assert "'pip install -e .'" in finding.fix
+
+
+def test_plain_local_reference_message(tmp_path: Path) -> None:
+    findings = check_files(tmp_path / "repo", req("-e .\n", **{"setup.cfg": ""}))
+    (finding,) = [f for f in findings if f.name == LOCAL]
+    assert "already runs" not in finding.message
+    assert finding.fix == "install local packages in postBuild; inline -r/-c files"
 
 
 def test_single_equals_fix(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import getpass
 import json
 import posixpath
 import re
@@ -72,6 +73,7 @@ class BuildTimeGraph:
         self.detection = detection
         self.reached: dict[tuple[str, frozenset[int] | None], Reached] = {}
         self._queue: list[tuple[Reached, str, int]] = []
+        self._repo_prefix = repo_dir_prefix(detection)
 
     # -- entry points ----------------------------------------------------------------------
     def discover(self) -> list[Reached]:
@@ -157,19 +159,20 @@ class BuildTimeGraph:
             target = posixpath.join(posixpath.dirname(origin), rest) if rest else ""
             candidate = posixpath.normpath(target) if target else ""
             return candidate if candidate and self._exists(candidate) else None
-        if not target or "$" in target.replace("${REPO_DIR}", "").replace("$REPO_DIR", ""):
-            target = re.sub(r"^\$\{?REPO_DIR\}?/?", "", target)
-            if "$" in target or not target:
+        rooted = self._repo_prefix.match(target)
+        if rooted:
+            # ``${REPO_DIR}/x.sh``, ``$HOME/x.sh``, ``/home/jovyan/x.sh``: the repository copy
+            target = target[rooted.end():].lstrip("/")
+            candidate = posixpath.normpath(target) if target else ""
+            if "$" in candidate or candidate.startswith("..") or candidate in (".", ""):
                 return None
-        target = re.sub(r"^\$\{?(?:REPO_DIR|HOME)\}?/?", "", target)
-        if target.startswith("~/"):
-            target = target[2:]
-        candidates = []
+            return candidate if self._exists(candidate) else None
+        if not target or "$" in target:
+            return None
         if target.startswith("/"):
-            candidates.append(target.lstrip("/"))
-        else:
-            candidates.append(posixpath.normpath(posixpath.join(cwd, target)))
-            candidates.append(posixpath.normpath(posixpath.join(posixpath.dirname(origin), target)))
+            return None  # outside the repository copy (copied files were mapped before)
+        candidates = [posixpath.normpath(posixpath.join(cwd, target)),
+                      posixpath.normpath(posixpath.join(posixpath.dirname(origin), target))]
         for candidate in candidates:
             if candidate.startswith("..") or candidate in (".", ""):
                 continue
@@ -396,8 +399,12 @@ class BuildTimeGraph:
         """Follow RUN lines; map COPY/ADD destinations back to repository files."""
         copies: list[Copy] = []
         workdir = "/"
+        variables = DockerfileVariables()
         for instruction in dockerfile_instructions(text):
             keyword, argument, line = instruction
+            variables.step(keyword, argument)
+            if keyword in ("WORKDIR", "COPY", "ADD", "RUN"):
+                argument = variables.expand(argument)
             if keyword == "FROM":
                 workdir = "/"
             elif keyword == "WORKDIR":
@@ -644,7 +651,48 @@ PATH_ASSIGNMENT = re.compile(
     r"""\s*(?:export\s+|local\s+|readonly\s+|declare\s+(?:-\w+\s+)*)?([A-Za-z_]\w*)="""
     r"""(["']?)([^\s"';&|`]+)\2\s*"""
 )
-SEPARATORS = re.compile(r"\s*(?:&&|\|\||;|\||\bthen\b|\bdo\b|\belse\b|\bfi\b|\bdone\b)\s*")
+#: Between simple commands. The keywords are whole words only (``someone-else/x.sh`` and
+#: ``./do`` are paths, not ``else`` / ``do``).
+SEPARATORS = re.compile(
+    r"\s*(?:&&|\|\||;|\||(?<![\w./-])(?:then|do|else|fi|done)(?![\w./-]))\s*"
+)
+
+
+#: repo2docker's ``NB_USER`` when none is given is the invoking user; mybinder.org (and
+#: r2d-tui's builds as root) use ``jovyan``.
+DEFAULT_USER_NAMES = ("jovyan",)
+
+
+def repo_dir_prefix(detection: Detection) -> re.Pattern[str]:
+    """How build-time code of a generated Dockerfile names the repository copy.
+
+    repo2docker copies the repository to ``${REPO_DIR}``, which is ``${HOME}`` (that is
+    ``/home/${NB_USER}``) unless ``--target-repo-dir`` moves it; so ``$HOME/x``, ``~/x`` and
+    ``/home/<user>/x`` are repository files only while the two agree. A user Dockerfile
+    copies nothing by itself: only ``${REPO_DIR}`` (if it sets it) is accepted there.
+    """
+    alternatives = [r"\$REPO_DIR(?!\w)", r"\$\{REPO_DIR\}"]
+    if detection.buildpack != "docker":
+        options = detection.render.options if detection.render else None
+        user = options.user_name if options and options.user_name else None
+        names = {user} if user else set()
+        if user is None or user == _invoking_user():
+            names.update(DEFAULT_USER_NAMES)
+        homes = {f"/home/{name}" for name in names}
+        target = posixpath.normpath(options.target_repo_dir) if (
+            options and options.target_repo_dir) else ""
+        if target and target != "/":
+            alternatives.append(re.escape(target))
+        if not target or target in homes:
+            alternatives += [r"\$HOME(?!\w)", r"\$\{HOME\}", "~", *map(re.escape, sorted(homes))]
+    return re.compile(rf"^(?:{'|'.join(alternatives)})(?=/|$)")
+
+
+def _invoking_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 def local_dir(match: re.Match[str]) -> str:
@@ -830,6 +878,102 @@ def run_shell(argument: str) -> str:
                 return str(words[2])
             return " ".join(shlex.quote(w) for w in words)
     return stripped
+
+
+def dockerfile_assignments(keyword: str, argument: str) -> list[tuple[str, str | None]]:
+    """``(name, value)`` pairs an ``ARG`` or ``ENV`` instruction sets (value ``None``: an
+    ``ARG`` without default). ``ENV NAME value with spaces`` is the legacy one-pair form."""
+    text = argument.strip()
+    if not text:
+        return []
+    first = text.split(None, 1)
+    if keyword == "ENV" and "=" not in first[0]:
+        value = first[1].strip() if len(first) > 1 else ""
+        words = _split_words(value)
+        return [(first[0], " ".join(words) if words else value)]
+    pairs: list[tuple[str, str | None]] = []
+    for word in _split_words(text):
+        name, equals, value = word.partition("=")
+        if re.fullmatch(r"[A-Za-z_]\w*", name):
+            pairs.append((name, value if equals else None))
+    return pairs
+
+
+#: ``$NAME`` or ``${NAME}`` (also ``${NAME:-default}``; the variable's value is used).
+VARIABLE_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_]\w*)(?::?[-+][^}]*)?\}|([A-Za-z_]\w*))")
+
+
+def expand_variables(text: str, values: dict[str, str]) -> tuple[str, list[int]]:
+    """``text`` with the references to ``values`` replaced, and for each character of the
+    result the index of the character of ``text`` it came from (a substituted value maps
+    to its reference), so findings in the expanded code point at the original."""
+    out: list[str] = []
+    origin: list[int] = []
+    position = 0
+    for match in VARIABLE_REFERENCE.finditer(text):
+        name = match.group(1) or match.group(2)
+        if name not in values or text[max(0, match.start() - 1) : match.start()] == "\\":
+            continue
+        out.append(text[position : match.start()])
+        origin.extend(range(position, match.start()))
+        value = values[name]
+        out.append(value)
+        origin.extend([match.start()] * len(value))
+        position = match.end()
+    out.append(text[position:])
+    origin.extend(range(position, len(text)))
+    return "".join(out), origin
+
+
+class DockerfileVariables:
+    """The ``ARG`` and ``ENV`` values in force at each instruction of a Dockerfile.
+
+    ``ARG``s before the first ``FROM`` are global (a stage sees one only when it declares
+    ``ARG NAME`` again); ``ENV`` values are inherited by a stage built ``FROM`` an earlier
+    stage. Values are expanded where they are set, as Docker does.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.global_args: dict[str, str] = {}
+        self._stage_env: dict[str, dict[str, str]] = {}
+        self._env: dict[str, str] = {}
+        self._stages = 0
+        self._in_stage = False
+
+    def step(self, keyword: str, argument: str) -> None:
+        """Account for one instruction (call for every instruction, in order)."""
+        if keyword == "FROM":
+            words = [w for w in argument.split() if not w.startswith("--")]
+            base = words[0].lower() if words else ""
+            inherited = self._stage_env.get(base, {})
+            self._env = dict(inherited)
+            self.values = dict(inherited)
+            name = words[2].lower() if len(words) >= 3 and words[1].upper() == "AS" else None
+            for key in (str(self._stages), name):
+                if key is not None:
+                    self._stage_env[key] = self._env
+            self._stages += 1
+            self._in_stage = True
+        elif keyword in ("ARG", "ENV"):
+            for name, value in dockerfile_assignments(keyword, argument):
+                if value is None:
+                    if not self._in_stage or name in self.values:
+                        continue
+                    if name not in self.global_args:
+                        continue
+                    value = self.global_args[name]
+                else:
+                    value = expand_variables(value, self.values)[0]
+                if not self._in_stage:
+                    self.global_args[name] = value
+                    continue
+                self.values[name] = value
+                if keyword == "ENV":
+                    self._env[name] = value
+
+    def expand(self, text: str) -> str:
+        return expand_variables(text, self.values)[0]
 
 
 def dockerfile_instructions(text: str) -> Iterator[tuple[str, str, int]]:

@@ -80,6 +80,9 @@ class Probe:
     """1-based column."""
     text: str
     """The code of that line, stripped."""
+    printed: bool = False
+    """The test's value is only printed (``print(os.path.exists('/.dockerenv'))``): the
+    output changes, no branch is taken on it."""
 
 
 # --- comments ---------------------------------------------------------------------------------
@@ -290,11 +293,28 @@ class _PythonVisitor(ast.NodeVisitor):
         super().visit(node)
         self.stack.pop()
 
-    def _add(self, kind: str, node: ast.AST) -> None:
+    def _add(self, kind: str, node: ast.AST, *, printed: bool = False) -> None:
         line = getattr(node, "lineno", 1)
         column = getattr(node, "col_offset", 0) + 1
         text = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
-        self.probes.append(Probe(kind, line, column, text))
+        self.probes.append(Probe(kind, line, column, text, printed))
+
+    def _printed_test(self) -> bool:
+        """Is this string the path a test call checks (``os.path.exists``,
+        ``Path(…).is_file()``) whose result is passed straight to a print or log call?"""
+        tested = False
+        for parent in reversed(self.stack[:-1]):
+            if not isinstance(parent, ast.Call):
+                continue
+            name = _call_name(parent)
+            last = name.rsplit(".", 1)[-1]
+            if last in TEST_CALLS:
+                tested = True
+            elif last in ("Path", "PurePath", "PosixPath", "join"):
+                continue
+            else:
+                return tested and (last in PRINTERS or name.startswith(("logging.", "logger.")))
+        return False
 
     def _suppressed(self) -> bool:
         """Inside a print/log call, a docstring, or a call that writes the file?"""
@@ -364,6 +384,8 @@ class _PythonVisitor(ast.NodeVisitor):
             for kind in sorted(kinds):
                 if self._counts(node, value, kind):
                     self._add(kind, node)
+                elif value.strip() in MARKERS and self._printed_test():
+                    self._add(kind, node, printed=True)
             if value == ".dockerenv" and self._joined() and not self._suppressed():
                 self._add("dockerenv", node)  # os.path.join("/", ".dockerenv"), Path("/") / …
             if CGROUP_RE.search(value) and self._counts(node, value, "cgroup"):
@@ -402,6 +424,10 @@ class _PythonVisitor(ast.NodeVisitor):
         return ""
 
 
+#: Calls (last name part) that test whether a path exists.
+TEST_CALLS = frozenset({
+    "exists", "isfile", "isdir", "lexists", "access", "is_file", "is_dir", "stat", "lstat",
+})
 #: Calls (last name part) whose first argument is a command line.
 SHELL_CALLS = frozenset({
     "system", "popen", "run", "call", "check_call", "check_output", "Popen", "getoutput",
@@ -642,7 +668,7 @@ def notebook_probes(text: str) -> list[Probe]:
         for probe in found:
             code_line = source_lines[probe.line - 1] if probe.line <= len(source_lines) else ""
             line = _notebook_line(lines, start, code_line)
-            probes.append(Probe(probe.kind, line, 1, probe.text))
+            probes.append(Probe(probe.kind, line, 1, probe.text, probe.printed))
     return probes
 
 
@@ -712,7 +738,7 @@ def realign(probes: list[Probe], text: str) -> list[Probe]:
             continue
         best = min(positions, key=lambda p: (abs(p - probe.column), p))
         used.add((probe.line, best - 1))
-        out.append(Probe(probe.kind, probe.line, best, probe.text))
+        out.append(Probe(probe.kind, probe.line, best, probe.text, probe.printed))
     return out
 
 

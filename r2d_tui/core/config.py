@@ -6,8 +6,10 @@ on every run, nor silence the rule everywhere. So, as with other linters, the re
 can carry its choices:
 
 * **Settings** in ``.r2d-tui.toml`` at the repository root, or in the ``[tool.r2d-tui]``
-  table of the root ``pyproject.toml``. When both exist ``.r2d-tui.toml`` is used and the
-  pyproject table is not read (no merging, so one file tells the whole story). Keys:
+  table of the root ``pyproject.toml`` (a pyproject.toml that is not valid TOML is
+  skipped with a note: it is the project's file, and the checks report it). When both
+  exist ``.r2d-tui.toml`` is used and the pyproject table is not read (no merging, so one
+  file tells the whole story). Keys:
   ``select`` and ``ignore`` (lists of rule names, codes or categories), ``fail-on``
   (``"error"``, ``"warning"`` or ``"info"``) and ``per-file-ignores`` (a table from a
   path glob to a list of rules). A command-line flag replaces the file's value of the same
@@ -87,6 +89,8 @@ class Settings:
     per_file_ignores: tuple[PerFileIgnore, ...] = ()
     source: str | None = None
     """The file the settings came from (``None``: no settings file)."""
+    notes: tuple[str, ...] = ()
+    """Why a settings source was skipped (an unparseable pyproject.toml), for stderr."""
 
     @property
     def fail_threshold(self) -> Severity:
@@ -149,10 +153,18 @@ def load_settings(repository: Workspace | Path | str) -> Settings:
     own = _read(repository, CONFIG_FILE)
     if own is not None:
         return parse_settings(_parse_toml(own, CONFIG_FILE), file=CONFIG_FILE)
-    pyproject = _read(repository, PYPROJECT)
-    if pyproject is None:
+    try:
+        pyproject = _read(repository, PYPROJECT)
+        data = _parse_toml(pyproject, PYPROJECT) if pyproject is not None else None
+    except ConfigError as error:
+        if not isinstance(error.__cause__, tomllib.TOMLDecodeError | UnicodeDecodeError):
+            raise
+        # the file belongs to the project, not to r2d-tui: the checks report it at its
+        # line (invalid-pyproject-toml or render-failed); only its settings are skipped
+        return Settings(notes=(f"{error}; its [{PYPROJECT_TABLE}] settings are not read",))
+    if data is None:
         return Settings()
-    tool = _parse_toml(pyproject, PYPROJECT).get("tool")
+    tool = data.get("tool")
     if not isinstance(tool, dict) or "r2d-tui" not in tool:
         return Settings()
     table = tool["r2d-tui"]

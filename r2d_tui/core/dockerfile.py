@@ -12,7 +12,11 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from r2d_tui.core.buildtime import dockerfile_instructions
+from r2d_tui.core.buildtime import (
+    DockerfileVariables,
+    dockerfile_instructions,
+    expand_variables,
+)
 
 
 @dataclass(frozen=True)
@@ -111,3 +115,71 @@ def volume_paths(argument: str) -> list[str]:
 def is_root_user(argument: str) -> bool:
     user = argument.strip().split(":", 1)[0]
     return user in ("root", "0", "")
+
+
+#: Base images known to switch to a non-root user, and that user: the Jupyter
+#: docker-stacks (jupyter/*-notebook on Docker Hub and quay.io), JupyterHub's singleuser
+#: image (built on them), micromamba's image and Homebrew's.
+NON_ROOT_BASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?:quay\.io/)?jupyter/[^/]+"), "jovyan"),
+    (re.compile(r"(?:quay\.io/)?jupyterhub/singleuser"), "jovyan"),
+    (re.compile(r"mambaorg/micromamba"), "mambauser"),
+    (re.compile(r"homebrew/brew"), "linuxbrew"),
+)
+
+
+def base_image_user(image: str) -> str:
+    """The user a base image runs its build steps as: ``root`` unless it is one of the
+    images known to end with a non-root ``USER`` (:data:`NON_ROOT_BASES`)."""
+    name = image.strip().lower().split("@", 1)[0]
+    last = name.rsplit("/", 1)
+    if ":" in last[-1]:
+        name = name[: name.rindex(":")]  # the tag (not a registry's port)
+    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        name = name.removeprefix(prefix)
+    for pattern, user in NON_ROOT_BASES:
+        if pattern.fullmatch(name):
+            return user
+    return "root"
+
+
+def stage_users(text: str) -> list[tuple[Stage, str]]:
+    """Each stage with the user its first instruction runs as: the base image's user, or
+    for ``FROM <earlier stage>`` the user that stage ended with. ``FROM $IMAGE`` uses the
+    global ``ARG`` default."""
+    stages = parse(text)
+    variables = DockerfileVariables()
+    for keyword, argument, _line in dockerfile_instructions(text):
+        if keyword == "FROM":
+            break
+        variables.step(keyword, argument)
+    final: list[str] = []
+    out: list[tuple[Stage, str]] = []
+    for stage in stages:
+        reference = stage_ref(stage.base, stages[: stage.index])
+        if reference is not None:
+            user = final[reference]
+        else:
+            base = expand_variables(stage.base, variables.global_args)[0]
+            user = base_image_user(base)
+        out.append((stage, user))
+        for instruction in stage.instructions:
+            if instruction.keyword == "USER" and instruction.argument.strip():
+                user = instruction.argument.strip()
+        final.append(user)
+    return out
+
+
+def user_at(text: str, line: int) -> str:
+    """The user the instruction on ``line`` runs as."""
+    user = "root"
+    for stage, initial in stage_users(text):
+        if stage.line > line:
+            break
+        user = initial
+        for instruction in stage.instructions:
+            if instruction.line > line:
+                break
+            if instruction.keyword == "USER" and instruction.argument.strip():
+                user = instruction.argument.strip()
+    return user

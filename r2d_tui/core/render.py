@@ -539,6 +539,13 @@ def _is_binary(path: Path) -> bool:
     return b"\0" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
+def toml_error_place(error: Exception) -> tuple[str, int, int]:
+    """``(message without the place, line, column)`` of a TOML parse error."""
+    match = re.search(r"\((?:at )?line (\d+), column (\d+)\)", str(error))
+    line, column = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
+    return re.sub(r"\s*\((?:at )?line \d+, column \d+\)", "", str(error)), line, column
+
+
 def _bad_toml(directory: Path, error: Exception) -> RenderProblem:
     """Name the TOML config file repo2docker could not parse, with its line."""
     import tomllib
@@ -554,9 +561,7 @@ def _bad_toml(directory: Path, error: Exception) -> RenderProblem:
                     continue
                 tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
             except tomllib.TOMLDecodeError as bad:
-                match = re.search(r"\((?:at )?line (\d+), column (\d+)\)", str(bad))
-                line, column = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
-                detail = re.sub(r"\s*\((?:at )?line \d+, column \d+\)", "", str(bad))
+                detail, line, column = toml_error_place(bad)
                 return RenderProblem(f"invalid TOML in {rel}: {detail}", rel, line, column)
             except OSError:
                 continue

@@ -8,6 +8,7 @@ panel both call it.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +48,28 @@ class CheckContext:
         """Does the chosen buildpack read ``path``?"""
         detection = self.detection
         return path in detection.used_files or path in detection.deciding_files
+
+    def flattened_symlink_hint(self, rel: str) -> str | None:
+        """When the whole content of ``rel`` is a relative path to another file of the
+        repository (``../ci/apt.txt``), the hint that it is a git symlink checked out as a
+        plain file; ``None`` otherwise."""
+        content = (self.text(rel) or "").strip()
+        if not content or "\n" in content or re.search(r"\s", content):
+            return None
+        if content.startswith("/") or "/" not in content and "." not in content:
+            return None
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(rel), content))
+        if target.startswith("..") or target == rel:
+            return None
+        root = self.workspace.root
+        try:
+            full = root / target
+            if not (full.is_file() and full.resolve().is_relative_to(root.resolve())):
+                return None
+        except OSError:
+            return None
+        return (f"this file holds only the path {content}: a symlink checked out as a plain "
+                "file (core.symlinks=false)?")
 
     def python_version(self) -> str | None:
         """The Python version repo2docker will build the environment with (from its log)."""

@@ -86,6 +86,9 @@ def apt_txt_invalid_line(context: CheckContext) -> Iterator[Finding]:
             message = f"{line!r} is not a valid Ubuntu package name (lower-case letters, " \
                 "digits, '.', '+', '-')"
             fix = f"use {line.lower()!r}" if PACKAGE.match(line.lower()) else "fix the name"
+        hint = context.flattened_symlink_hint(path)
+        if hint:
+            message = f"{message}; {hint}"
         yield apt_txt_invalid_line.finding(
             path, number, column, message, fix=fix, severity=severity
         )

@@ -236,9 +236,11 @@ def environment_yml_not_mapping(context: CheckContext) -> Iterator[Finding]:
     kind = {"CommentedSeq": "list", "str": "string", "int": "number", "float": "number"}.get(
         kind, kind
     )
+    hint = context.flattened_symlink_hint(path)
     yield environment_yml_not_mapping.finding(
         path, 1, 1,
-        f"{path} is a {kind}, not a mapping: repo2docker fails ('should contain a dictionary')",
+        f"{path} is a {kind}, not a mapping: repo2docker fails ('should contain a dictionary')"
+        + (f"; {hint}" if hint else ""),
         fix="put the packages under a 'dependencies:' key",
     )
 

@@ -22,15 +22,17 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from r2d_tui.core import dockerfile as dockerfile_model
 from r2d_tui.core.buildtime import (
     SEPARATORS,
+    DockerfileVariables,
     Reached,
     build_time_files,
     code_text,
     dockerfile_instructions,
+    expand_variables,
     run_shell,
 )
 from r2d_tui.core.checks import CheckContext, rule
@@ -91,17 +93,44 @@ AS_OTHER_USER = re.compile(
 CREATES_DOCKERENV = re.compile(r"(?:\btouch\s+(?:-\S+\s+)*|>\s*)['\"]?/\.dockerenv\b")
 
 
-def _dockerfile_probes(text: str) -> list[Probe]:
+#: Variable values that name a marker: a RUN testing ``"$MARK"`` tests the marker.
+MARKER_VALUE = re.compile(r"/\.dockerenv|/run/\.containerenv|/proc/")
+#: Instructions whose command runs when the container starts (or is probed), not at build.
+RUNTIME_INSTRUCTIONS = ("CMD", "ENTRYPOINT", "HEALTHCHECK")
+
+
+def _instruction_shell(keyword: str, argument: str) -> str | None:
+    """The shell code of a RUN, CMD, ENTRYPOINT or HEALTHCHECK CMD instruction."""
+    if keyword == "HEALTHCHECK":
+        words = argument.strip()
+        while words.startswith("--"):
+            words = words.split(None, 1)[1] if " " in words else ""
+        head, _, rest = words.partition(" ")
+        if head.upper() != "CMD":
+            return None  # HEALTHCHECK NONE
+        argument = rest
+    return run_shell(argument)
+
+
+def _dockerfile_probes(text: str, *, runtime: bool = False) -> list[Probe]:
+    """Probes in the RUN lines of a Dockerfile (``runtime``: in CMD, ENTRYPOINT and
+    HEALTHCHECK instead). ``ARG`` / ``ENV`` values naming a marker are followed into the
+    commands that use them (``ARG MARK=/.dockerenv`` … ``RUN test -f "$MARK"``)."""
     probes: list[Probe] = []
     lines = text.split("\n")
     created: tuple[int, int] | None = None  # where this stage created /.dockerenv
+    variables = DockerfileVariables()
+    wanted = RUNTIME_INSTRUCTIONS if runtime else ("RUN",)
     for keyword, argument, line in dockerfile_instructions(text):
+        variables.step(keyword, argument)
         if keyword == "FROM":
             created = None
-        if keyword != "RUN":
+        if keyword not in wanted:
             continue
-        shell = run_shell(argument)
-        if created is None:
+        shell = _instruction_shell(keyword, argument)
+        if shell is None:
+            continue
+        if keyword == "RUN" and created is None:
             for code_line, code in enumerate(shell.split("\n"), start=line):
                 creation = CREATES_DOCKERENV.search(strip_shell_comment(code))
                 if creation:
@@ -112,12 +141,16 @@ def _dockerfile_probes(text: str) -> list[Probe]:
         head = shell.split("\n", 1)[0]
         offset = raw.find(head) if head else -1
         if offset < 0:
-            offset = len(raw) - len(raw.lstrip()) + len("RUN ")
-        for probe in shell_probes(shell, first_line=line, skip_shebang=False):
+            offset = len(raw) - len(raw.lstrip()) + len(keyword) + 1
+        markers = {name: value for name, value in variables.values.items()
+                   if MARKER_VALUE.search(value)}
+        for probe in _expanded_shell_probes(shell, markers, line):
             if probe.kind == "dockerenv" and created and (probe.line, probe.column) > created:
                 continue  # tests the file this Dockerfile made: true under BuildKit too
             column = probe.column + (offset if probe.line == line else 0)
             probes.append(Probe(probe.kind, probe.line, column, probe.text))
+        if keyword != "RUN":
+            continue
         for match in HOMEBREW_INSTALLER.finditer(shell):
             # the installer refuses root; run as another user, it is fine
             statement = shell[: match.start()].rsplit("&&", 1)[-1].rsplit(";", 1)[-1]
@@ -134,6 +167,33 @@ def _dockerfile_probes(text: str) -> list[Probe]:
             probes.append(Probe("homebrew", number, column, shell.split("\n")[0].strip()))
             break
     return realign(probes, text)
+
+
+def _expanded_shell_probes(shell: str, values: dict[str, str], first_line: int) -> list[Probe]:
+    """:func:`shell_probes` of ``shell`` with the variables of ``values`` substituted, each
+    probe placed at the original line and column (a substituted value: its reference)."""
+    if not values:
+        return shell_probes(shell, first_line=first_line, skip_shebang=False)
+    one_line = {name: value.replace("\n", " ") for name, value in values.items()}
+    expanded, origin = expand_variables(shell, one_line)
+    expanded_starts = _line_starts(expanded)
+    original_starts = _line_starts(shell)
+    original_lines = shell.split("\n")
+    probes: list[Probe] = []
+    for probe in shell_probes(expanded, first_line=first_line, skip_shebang=False):
+        index = expanded_starts[probe.line - first_line] + probe.column - 1
+        source = origin[index] if index < len(origin) else len(shell)
+        number = max(i for i, start in enumerate(original_starts) if start <= source)
+        probes.append(Probe(probe.kind, first_line + number, source - original_starts[number] + 1,
+                            original_lines[number].strip()))
+    return probes
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    for line in text.split("\n")[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    return starts
 
 
 def build_time_probes(context: CheckContext) -> list[LocatedProbe]:
@@ -188,7 +248,7 @@ def _in_file(probes: list[Probe], reached: Reached, text: str) -> list[Probe]:
             out.append(probe)
             continue
         before = json.dumps(code[: probe.column - 1])[1:-1]
-        out.append(Probe(probe.kind, probe.line, start + len(before) + 1, probe.text))
+        out.append(replace(probe, column=start + len(before) + 1))
     return out
 
 
@@ -224,6 +284,14 @@ def dockerenv_reliance(context: CheckContext) -> Iterator[Finding]:
         if item.probe.kind != "dockerenv":
             continue
         where = "RUN" if item.reached.language == "dockerfile" else "build-time code"
+        if item.probe.printed:
+            yield dockerenv_reliance.finding(
+                item.reached.path, item.probe.line, item.probe.column,
+                f"{where} prints a test for /.dockerenv ({item.chain_text}): the value is now "
+                "False under BuildKit; it only changes the output, unless something reads it",
+                severity=Severity.WARNING, chain=item.chain, fix=_fix_hint(context),
+            )
+            continue
         yield dockerenv_reliance.finding(
             item.reached.path,
             item.probe.line,
@@ -300,15 +368,7 @@ def container_detection_reliance(context: CheckContext) -> Iterator[Finding]:
 
 def _runs_as_root(context: CheckContext, item: LocatedProbe) -> bool:
     text = context.text(item.reached.path) or ""
-    root = True
-    for keyword, argument, line in dockerfile_instructions(text):
-        if line > item.probe.line:
-            break
-        if keyword == "FROM":
-            root = True
-        elif keyword == "USER":
-            root = dockerfile_model.is_root_user(argument)
-    return root
+    return dockerfile_model.is_root_user(dockerfile_model.user_at(text, item.probe.line))
 
 
 def iter_code_files(root: str) -> Iterator[str]:
@@ -396,15 +456,23 @@ def runtime_container_detection(context: CheckContext) -> Iterator[Finding]:
             continue
         language = language or language_of(rel, text) or "sh"
         for probe in probes_in(language, text):
-            if probe.kind == "homebrew":
-                continue
-            yield runtime_container_detection.finding(
-                rel, probe.line, probe.column,
-                f"container detection ({probe.kind}) in code that runs only when the "
-                "container starts: not a builder problem, but unreliable on Kubernetes "
-                "(mybinder.org)",
-                fix="test an explicit environment variable instead",
-            )
+            if probe.kind != "homebrew":
+                yield _runtime_finding(rel, probe, "code that runs")
+    dockerfile = _user_dockerfile(context)
+    if dockerfile is not None:
+        # CMD, ENTRYPOINT and HEALTHCHECK commands run in the started container
+        for probe in _dockerfile_probes(context.text(dockerfile) or "", runtime=True):
+            yield _runtime_finding(dockerfile, probe,
+                                   "a command (CMD, ENTRYPOINT or HEALTHCHECK) that runs")
+
+
+def _runtime_finding(path: str, probe: Probe, what: str) -> Finding:
+    return runtime_container_detection.finding(
+        path, probe.line, probe.column,
+        f"container detection ({probe.kind}) in {what} only when the container starts: not "
+        "a builder problem, but unreliable on Kubernetes (mybinder.org)",
+        fix="test an explicit environment variable instead",
+    )
 
 
 @rule(
@@ -555,9 +623,8 @@ def workdir_owner_changed(context: CheckContext) -> Iterator[Finding]:
     path = _user_dockerfile(context)
     if path is None:
         return
-    for stage in dockerfile_model.parse(context.text(path) or ""):
-        root_user = True
-        user = "root"
+    for stage, user in dockerfile_model.stage_users(context.text(path) or ""):
+        root_user = dockerfile_model.is_root_user(user)
         created: list[str] = []
         pending: tuple[int, str] | None = None
         workdir = "/"

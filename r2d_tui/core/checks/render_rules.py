@@ -8,10 +8,12 @@ the rest with repo2docker's own message, so no failure goes unmentioned.
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterator
 
 from r2d_tui.core.checks import CheckContext, rule
 from r2d_tui.core.findings import Finding, Severity
+from r2d_tui.core.render import toml_error_place
 
 #: Render errors that a more specific rule reports at the right line.
 EXPLAINED = (
@@ -78,3 +80,37 @@ def _guess_path(context: CheckContext) -> str:
         return detection.deciding_files[0]
     files = context.workspace.env_files()
     return files[0] if files else "."
+
+
+@rule(
+    "R2D002",
+    "invalid-pyproject-toml",
+    Severity.WARNING,
+    "the root pyproject.toml is not valid TOML",
+    "repo2docker reads the root pyproject.toml only with its Python buildpack and no binder "
+    "folder (for requires-python and to decide whether to pip install the repository); "
+    "there an invalid file stops the render, which render-failed reports. With a binder "
+    "folder or another buildpack repo2docker does not read it, so the image still builds, "
+    "but anything that does read it fails: pip install . or -e . (in postBuild or a "
+    "requirements file), build tools, and r2d-tui's own [tool.r2d-tui] settings, which "
+    "are skipped.",
+    "render",
+)
+def invalid_pyproject_toml(context: CheckContext) -> Iterator[Finding]:
+    path = "pyproject.toml"
+    if path not in context.workspace.env_files():
+        return
+    try:
+        tomllib.loads(context.text(path) or "")
+    except tomllib.TOMLDecodeError as error:
+        problem = context.detection.render.problem if context.detection.render else None
+        if problem is not None and problem.path == path:
+            return  # repo2docker parsed it and failed: render-failed says so at the line
+        detail, line, column = toml_error_place(error)
+        yield invalid_pyproject_toml.finding(
+            path, line, column,
+            f"invalid TOML in {path}: {detail}; repo2docker does not read it here, but "
+            "pip install . and other tools that read it fail (r2d-tui's [tool.r2d-tui] "
+            "settings in it are skipped)",
+            fix="fix the TOML syntax at this line",
+        )

@@ -256,14 +256,20 @@ def invalid_requirement(context: CheckContext) -> Iterator[Finding]:
     "'./pkg', 'file://…', '-r other.txt', '-c constraints.txt') forces the install to run "
     "after the whole repository is copied: every edit to any file, even a notebook, "
     "reinstalls every package. Keep requirements.txt to package names and install the "
-    "local package in postBuild ('pip install -e .'); inline other requirement files.",
+    "local package in postBuild ('pip install -e .'); inline other requirement files. In a "
+    "repository that is a Python package (root setup.py, or pyproject.toml with [project] "
+    "and [build-system], and no binder folder) repo2docker installs requirements.txt after "
+    "the copy anyway: to cache the dependencies, list them in binder/requirements.txt and "
+    "run 'pip install -e .' in binder/postBuild (a binder folder also stops the automatic "
+    "install of the package and hides the root configuration files).",
     "requirements.txt",
 )
 def local_reference_defeats_cache(context: CheckContext) -> Iterator[Finding]:
     if context.detection.buildpack not in ("python", "r", "julia"):
         return
-    if _installs_after_copy(context):
-        return  # a package repo installs after the copy anyway
+    # a package repo installs after the copy anyway: the reference changes nothing, but the
+    # cache is still defeated, and the way out differs
+    package = _installs_after_copy(context)
     for path in requirement_files(context):
         from repo2docker.utils import is_local_pip_requirement
 
@@ -275,9 +281,31 @@ def local_reference_defeats_cache(context: CheckContext) -> Iterator[Finding]:
         for number, offset, raw in located_lines(text, UNIVERSAL_BREAKS):
             if is_local_pip_requirement(raw):
                 reference = raw.split("#", 1)[0].strip()
+                column = offset + raw.find(reference) + 1
+                if package:
+                    yield _package_finding(context, path, number, column, reference)
+                    continue
                 yield local_reference_defeats_cache.finding(
-                    path, number, offset + raw.find(reference) + 1,
+                    path, number, column,
                     f"{reference!r} refers to local files, so repo2docker installs "
                     f"{path} after copying the repository: every edit reinstalls all packages",
                     fix="install local packages in postBuild; inline -r/-c files",
                 )
+
+
+def _package_finding(
+    context: CheckContext, path: str, line: int, column: int, reference: str
+) -> Finding:
+    marker = "setup.py" if "setup.py" in context.workspace.env_files() else "pyproject.toml"
+    return local_reference_defeats_cache.finding(
+        path, line, column,
+        f"{reference!r}: the install of {path} already runs after the repository copy, "
+        f"because {marker} makes the repository a Python package: every edit of any file "
+        "reinstalls all requirements",
+        fix="to cache them, move the pinned dependencies to binder/requirements.txt (without "
+        "local lines: repo2docker installs it before the copy) and install the package with "
+        "'pip install -e .' in binder/postBuild, since with a binder/ folder repo2docker "
+        "neither installs the package itself nor reads the root configuration files "
+        "(keeping '-e .' in binder/requirements.txt would move that install after the copy "
+        "again)",
+    )
