@@ -532,3 +532,23 @@ def test_save_of_a_file_deleted_on_disk_asks_first(tmp_path: Path) -> None:
         workspace.save("apt.txt")
     workspace.revert("apt.txt")  # "take theirs": the file stays deleted
     assert not (tmp_path / "apt.txt").exists()
+
+
+def test_typing_into_a_file_that_became_unreadable_keeps_the_text(tmp_path: Path) -> None:
+    """The open file was rewritten in another encoding (or replaced by a folder) while the
+    editor showed it: the keystrokes are kept, and saving asks before writing over it."""
+    from r2d_tui.core.workspace import ExternalChangeError
+
+    (tmp_path / "requirements.txt").write_text("numpy\n")
+    (tmp_path / "apt.txt").write_text("vim\n")
+    workspace = Workspace(tmp_path)
+    (tmp_path / "requirements.txt").write_bytes(b"numpy # caf\xe9\n")  # latin-1 now
+    workspace.set_text("requirements.txt", "numpy\nx\n")
+    (tmp_path / "apt.txt").unlink()
+    (tmp_path / "apt.txt").mkdir()
+    workspace.set_text("apt.txt", "vim\ncurl\n")
+    for path, typed in (("requirements.txt", "numpy\nx\n"), ("apt.txt", "vim\ncurl\n")):
+        assert workspace.text(path) == typed and workspace.is_dirty(path)
+        with pytest.raises(ExternalChangeError):
+            workspace.save(path)
+    assert (tmp_path / "requirements.txt").read_bytes() == b"numpy # caf\xe9\n"

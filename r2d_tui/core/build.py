@@ -47,6 +47,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+from r2d_tui.core import lazy
 from r2d_tui.core.paths import cache_dir as cache_dir  # re-exported
 from r2d_tui.core.progress import ExpectedStep, ProgressEvent, ProgressTracker, Step
 from r2d_tui.core.render import RenderOptions, RenderResult, render, render_saved
@@ -263,6 +264,7 @@ class BuildContext:
 
 def _included_paths(root: Path, patterns: tuple[str, ...]) -> set[str]:
     """Repository paths repo2docker puts under ``src/`` (files and folders, relative)."""
+    lazy.load("docker")  # first import: one thread at a time
     from docker.utils.build import exclude_paths
 
     # exclude_paths appends "!Dockerfile" to the list it is given: pass a copy.

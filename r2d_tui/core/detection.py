@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from r2d_tui.core import lazy
 from r2d_tui.core import render as render_mod
 from r2d_tui.core.envfiles import BINDER_DIRS
 from r2d_tui.core.render import RENDER_LOCK, RenderOptions, RenderResult
@@ -176,6 +177,7 @@ def detect(workspace: Workspace, options: RenderOptions | None = None) -> Detect
 
 
 def _default_python() -> str:
+    lazy.load("repo2docker.app")  # first import: one thread at a time
     from repo2docker.buildpacks.conda import CondaBuildPack
 
     return str(CondaBuildPack.major_pythons["3"])

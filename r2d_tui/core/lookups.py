@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from r2d_tui.core import lazy
 from r2d_tui.core.paths import cache_dir
 
 #: Every note about a placeholder starts with this, so callers can flag the preview.
@@ -115,6 +116,8 @@ class _TimeoutRequests:
 def install() -> None:
     """Wrap the two look-ups (called once, by the renderer)."""
     import requests
+
+    lazy.load("repo2docker.app")  # first import: one thread at a time
     from repo2docker.buildpacks import r as r_module
     from repo2docker.buildpacks.julia import julia_project
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from r2d_tui.core import lazy
 from r2d_tui.core.workspace import Workspace
 
 #: Serialises every call into repo2docker's buildpacks (they depend on the process cwd).
@@ -52,6 +53,7 @@ def repo2docker_defaults() -> dict[str, Any]:
     """repo2docker's own defaults for the options r2d-tui shares with it."""
     import getpass
 
+    lazy.load("repo2docker.app")  # first import: one thread at a time
     from repo2docker.utils import get_platform
 
     return {
@@ -183,6 +185,7 @@ def _install_patches() -> None:
     if _installed:
         return
     import jinja2
+    lazy.load("repo2docker.app")  # first import: one thread at a time
     from repo2docker.buildpacks import base
 
     class _CachedJinja:
@@ -215,6 +218,7 @@ def _memoize_environment_yaml() -> None:
     repo2docker's own property and cache its result keyed by the file's path and exact
     bytes; errors are not cached (they are raised again, as repo2docker would).
     """
+    lazy.load("repo2docker.app")  # first import: one thread at a time
     from repo2docker.buildpacks.conda import CondaBuildPack
 
     original = CondaBuildPack.environment_yaml.fget
@@ -305,6 +309,7 @@ def _repo2docker_app() -> Any:
     """One ``Repo2Docker`` instance, for its configured buildpack order and default."""
     global _app
     if _app is None:
+        lazy.load("repo2docker.app")  # first import: one thread at a time
         from repo2docker.app import Repo2Docker
 
         _app = Repo2Docker()
@@ -409,6 +414,7 @@ def configure_and_render(buildpack: Any, options: RenderOptions, label: str) -> 
 
     Call with the cwd set to the repository (under :data:`RENDER_LOCK`).
     """
+    lazy.load("repo2docker.app")  # first import: one thread at a time
     from repo2docker import __version__ as r2d_version
 
     buildpack.platform = options.platform
@@ -424,6 +430,7 @@ def configure_and_render(buildpack: Any, options: RenderOptions, label: str) -> 
 
 
 def _context_plan(buildpack: Any) -> ContextPlan:
+    lazy.load("repo2docker.app")  # first import: one thread at a time
     from repo2docker.buildpacks import base
 
     name = type(buildpack).__name__

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from r2d_tui.core import lazy
 from r2d_tui.core.progress import ExpectedStep
 from r2d_tui.core.render import RenderOptions, RenderResult, render_hidden
 from r2d_tui.core.workspace import Workspace
@@ -602,6 +603,7 @@ def _join_names(paths: Sequence[str]) -> str:
 
 def _ignore_matcher(result: RenderResult, root: Path | None) -> Callable[[str], bool] | None:
     """True for paths the build context leaves out (its ignore patterns)."""
+    lazy.load("docker")  # first import: one thread at a time
     from docker.utils.build import PatternMatcher
 
     plan = result.context

@@ -28,6 +28,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
+from r2d_tui.core import lazy
 from r2d_tui.core.build import (
     BuildEvent,
     BuildResult,
@@ -102,6 +103,7 @@ class ChangeFilter:
         patterns: Iterable[str] = (),
         path_filter: Callable[[str], bool] | None = None,
     ) -> None:
+        lazy.load("docker")  # first import: one thread at a time
         from docker.utils.build import PatternMatcher
 
         # The same matcher (and the same "!Dockerfile" exception) as exclude_paths.

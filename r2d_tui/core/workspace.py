@@ -343,9 +343,20 @@ class Workspace:
 
     # -- editing -------------------------------------------------------------------------
     def set_text(self, rel: str, text: str) -> None:
-        """Replace the buffer text of ``rel`` (opening it first if needed)."""
+        """Replace the buffer text of ``rel`` (opening it first if needed).
+
+        Never loses the text: when the file on disk cannot be read as text any more (it
+        was replaced by a folder, or rewritten in another encoding, while the editor showed
+        it), the buffer keeps ``text`` with no disk version, so :meth:`save` asks before
+        writing over whatever is there now (:class:`ExternalChangeError`).
+        """
         with self._lock:
-            self.open(rel).text = text
+            try:
+                buffer = self.open(rel)
+            except WorkspaceError:
+                buffer = Buffer(text=text, format=TextFormat(), disk_text=None)
+                self._buffers[rel] = buffer
+            buffer.text = text
 
     def set_format(self, rel: str, fmt: TextFormat) -> None:
         """Save ``rel`` in format ``fmt`` from now on (opening it first if needed).
