@@ -40,6 +40,8 @@ class Session:
     """Seconds of quiet typing before the preview re-renders (0 in tests)."""
     probe_engine: bool = True
     """Ask the container engine for its state at start-up (off for deterministic tests)."""
+    engine_retry: float = 5.0
+    """Seconds between probes while the engine is unreachable (0: do not retry)."""
     watch_files: bool = True
     """Watch the repository for changes made outside the editor."""
     repo_name: str = ""

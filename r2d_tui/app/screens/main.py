@@ -34,6 +34,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
+from textual.timer import Timer
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -127,6 +128,8 @@ class MainScreen(RunControls):
         self._saved_texts: dict[str, str] = {}
         """What this app last wrote to each path, to tell its own saves from outside edits."""
         self._root_note_shown = False
+        self._engine_retry: Timer | None = None
+        """Re-probes the engine while it is down (see :meth:`_engine_down`)."""
 
     @property
     def workspace(self) -> Workspace:
@@ -602,12 +605,13 @@ class MainScreen(RunControls):
             return
         self.last_build = summary_text(result)
         if result.success:
+            if self.engine_ready is not True:
+                self.probe_engine()  # it is back: the status bar shows its version again
             self.engine_ready = True
             self.notify(f"Built {result.tag}", timeout=3, markup=False)
         else:
             if result.error_kind == "engine":
-                self.engine_ready = False
-                self.engine_text = "engine: unavailable"
+                self._engine_down()
             self.notify(result.error or "Build failed", title="Build failed", severity="error",
                         markup=False, timeout=8)
 
@@ -639,15 +643,33 @@ class MainScreen(RunControls):
         """Ask docker whether it can build (up to a few seconds; never on the UI thread)."""
         self.post_message(EngineProbed(engine_status()))
 
+    def _reprobe_engine(self) -> None:
+        """The retry timer's tick: probe again unless a probe is still waiting for docker."""
+        if not any(worker.group == "engine" and not worker.is_finished
+                   for worker in self.workers):
+            self.probe_engine()
+
+    def _engine_down(self) -> None:
+        """Show the engine as unusable and keep probing until it answers again, so the
+        status bar (and F5/ctrl+b) recover without restarting r2d-tui."""
+        self.engine_ready = False
+        self.engine_text = "no engine"
+        if self._engine_retry is None and self.session.engine_retry > 0:
+            self._engine_retry = self.set_interval(self.session.engine_retry,
+                                                   self._reprobe_engine)
+
     @on(EngineProbed)
     def _engine_probed(self, message: EngineProbed) -> None:
         status = message.status
-        self.engine_ready = status.ok
         if status.ok:
+            self.engine_ready = True
             version = (status.server_version or "").split("+")[0]
             self.engine_text = f"docker {version}".strip()
+            if self._engine_retry is not None:
+                self._engine_retry.stop()
+                self._engine_retry = None
         else:
-            self.engine_text = "no engine"
+            self._engine_down()
         self.build_panel.show_engine(status)
 
     # -- changes on disk ----------------------------------------------------------------------

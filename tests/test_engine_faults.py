@@ -1,0 +1,230 @@
+"""The Docker daemon stops in the middle of a build, on a real engine (issue #7).
+
+The shared engine must not be disturbed (other tests use it at the same time), so each
+test starts a **private dockerd** as root, with its own socket, data root, exec root and
+pid file under a short temporary folder, and with ``--bridge=none --iptables=false`` (the
+shared daemon's flags are the defaults; a second daemon must not touch the host's network,
+so its builds run ``RUN --network=none``). The local busybox image is copied into it
+(``docker save | docker load``); nothing is pulled. The code under test reaches it through
+``DOCKER_HOST``, as any docker CLI does, and buildx keeps its state in a private
+``DOCKER_CONFIG``.
+
+Then the daemon is killed (SIGKILL) while a ``RUN`` sleeps, and the tests check that the
+build ends as a clear engine failure with no docker/buildx process left behind, that the
+daemon coming back is noticed without restarting r2d-tui, and that the next build works.
+The private daemon, the processes of its build containers and its folders are always
+removed, in ``finally``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from app_support import SIZE, main_screen, make_app, make_repo
+from test_build_engine import processes_mentioning
+
+from r2d_tui.core.build import BuildSpec, engine_status, run_build
+from r2d_tui.core.render import RenderOptions
+
+pytestmark = pytest.mark.engine
+
+BUSYBOX = "r2d-tui-test/busybox:latest"
+DOCKERD = shutil.which("dockerd", path="/usr/local/sbin:/usr/sbin:/usr/bin") or "dockerd"
+OPTIONS = RenderOptions(user_id=1000, user_name="jovyan")
+
+
+class PrivateEngine:
+    """A second dockerd for one test, on its own socket and folders."""
+
+    def __init__(self) -> None:
+        # short: the socket path (and containerd's, below it) must fit in 108 bytes
+        self.base = Path(tempfile.mkdtemp(prefix="r2d-pd-", dir="/tmp"))
+        self.socket = self.base / "docker.sock"
+        self.host = f"unix://{self.socket}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        (self.base / "data").mkdir(exist_ok=True)
+        (self.base / "exec").mkdir(exist_ok=True)
+        log = open(self.base / "dockerd.log", "ab")  # noqa: SIM115 - handed to the daemon
+        self.process = subprocess.Popen(
+            [DOCKERD, "--host", self.host, "--data-root", str(self.base / "data"),
+             "--exec-root", str(self.base / "exec"), "--pidfile", str(self.base / "pid"),
+             "--bridge=none", "--iptables=false", "--ip6tables=false"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.docker("version", "--format", "{{.Server.Version}}").returncode == 0:
+                return
+            time.sleep(0.2)
+        raise AssertionError("the private dockerd did not start: "
+                             + (self.base / "dockerd.log").read_text()[-2000:])
+
+    def kill(self) -> None:
+        """SIGKILL the daemon (a crash, not a clean stop)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def docker(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(["docker", "--host", self.host, *args], input=stdin,
+                              capture_output=True, timeout=60, check=False)
+
+    def load(self, image: str) -> None:
+        saved = subprocess.run(["docker", "save", image], capture_output=True, timeout=60,
+                               check=True, env={**os.environ, "DOCKER_HOST": ""})
+        loaded = self.docker("load", stdin=saved.stdout)
+        assert loaded.returncode == 0, loaded.stderr
+
+    def remove(self) -> None:
+        """Kill the daemon and everything started under its folders, then remove them."""
+        self.kill()
+        for pid, _cmd in processes_mentioning(str(self.base)):  # its containerd and shims
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for mount in reversed(Path("/proc/self/mounts").read_text().splitlines()):
+            point = mount.split()[1]
+            if point.startswith(str(self.base)):
+                subprocess.run(["umount", "-l", point], check=False)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture
+def private_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[PrivateEngine]:
+    if os.geteuid() != 0:
+        pytest.skip("a private dockerd needs root")
+    engine = PrivateEngine()
+    try:
+        engine.start()
+        engine.load(BUSYBOX)
+        monkeypatch.setenv("DOCKER_HOST", engine.host)
+        monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+        monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+        monkeypatch.delenv("BUILDX_BUILDER", raising=False)
+        yield engine
+    finally:
+        engine.remove()
+
+
+class SlowRun:
+    """A Dockerfile whose RUN sleeps for a unique time, so its process can be found."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.sleep = f"sleep 29.{uuid.uuid4().int % 10**8:08d}"
+        self.tag = f"r2d-tui-test-pd/{uuid.uuid4().hex[:12]}:latest"
+        make_repo(root, {"Dockerfile": f"FROM {BUSYBOX}\nRUN --network=none {self.sleep}\n"})
+
+    def running(self) -> bool:
+        return bool(processes_mentioning(self.sleep))
+
+    def make_quick(self) -> None:
+        (self.root / "Dockerfile").write_text(
+            f"FROM {BUSYBOX}\nRUN --network=none echo quick-{uuid.uuid4().hex}\n")
+
+    def kill_leftovers(self) -> None:
+        """The build container's process outlives a killed daemon: that is the daemon's
+        leftover, not r2d-tui's, but the test must not leave it either."""
+        for pid, _cmd in processes_mentioning(self.sleep):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+async def _wait_for(
+    condition: Callable[[], bool], timeout: float, what: str,
+    pause: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> None:
+    """Poll ``condition`` every 0.1 s (``pause``: a Pilot's, in an app) until it holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await pause(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_daemon_killed_mid_build_is_an_engine_failure_and_recovers(
+    tmp_path: Path, private_engine: PrivateEngine
+) -> None:
+    slow = SlowRun(tmp_path / "repo")
+    try:
+        task = asyncio.create_task(run_build(BuildSpec.from_disk(slow.root, OPTIONS,
+                                                                 tag=slow.tag)))
+        await _wait_for(slow.running, 60, "the RUN step to start")
+        private_engine.kill()
+        started = time.monotonic()
+        result = await asyncio.wait_for(task, 30)
+        assert time.monotonic() - started < 15
+        assert not result.success
+        assert result.error_kind == "engine"
+        assert result.error is not None
+        assert result.error.startswith("The Docker daemon is not reachable")
+        assert "Traceback" not in result.error
+        assert processes_mentioning(slow.tag) == []  # no docker, no docker-buildx left
+        assert not engine_status().ok
+
+        # the engine comes back: the same process builds again, no restart needed
+        slow.kill_leftovers()
+        private_engine.start()
+        assert engine_status().ok
+        slow.make_quick()
+        again = await run_build(BuildSpec.from_disk(slow.root, OPTIONS, tag=slow.tag))
+        assert again.success, again.error
+        assert private_engine.docker("image", "inspect", slow.tag).returncode == 0
+    finally:
+        slow.kill_leftovers()
+
+
+async def test_tui_shows_the_engine_going_away_and_coming_back(
+    tmp_path: Path, private_engine: PrivateEngine
+) -> None:
+    slow = SlowRun(tmp_path / "repo")
+    app = make_app(slow.root, probe_engine=True, engine_retry=0.3)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = main_screen(pilot)
+
+            async def until(condition: Callable[[], bool], what: str) -> None:
+                await _wait_for(condition, 60, what, pilot.pause)
+
+            await until(lambda: screen.engine_ready is True, "the first engine probe")
+            assert screen.engine_text.startswith("docker 26")
+            await pilot.press("ctrl+b")
+            await until(slow.running, "the RUN step to start")
+            private_engine.kill()
+            await until(lambda: not screen.building, "the build to end")
+            assert screen.engine_ready is False
+            assert screen.engine_text == "no engine"
+            assert screen.last_build.startswith("✗")
+            assert processes_mentioning(slow.tag) == []
+
+            # editing and the preview keep working while the engine is gone
+            screen.editor.focus()
+            await pilot.press("end", *" # edited")
+            await until(lambda: screen.render_result is not None
+                        and "# edited" in (screen.render_result.dockerfile or ""), "the preview")
+
+            slow.kill_leftovers()
+            private_engine.start()
+            await until(lambda: screen.engine_ready is True, "the engine to be seen again")
+            assert screen.engine_text.startswith("docker 26")
+
+            screen.action_revert()
+            slow.make_quick()
+            await pilot.press("ctrl+b")
+            await until(lambda: screen.last_build.startswith("✓"), "the second build")
+    finally:
+        slow.kill_leftovers()
