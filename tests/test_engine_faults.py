@@ -34,8 +34,11 @@ import pytest
 from app_support import SIZE, main_screen, make_app, make_repo
 from test_build_engine import processes_mentioning
 
-from r2d_tui.core.build import BuildSpec, engine_status, run_build
+from r2d_tui.core.build import BuildResult, BuildSpec, engine_status, run_build
+from r2d_tui.core.explain_failure import FailureExplanation, explain_saved
 from r2d_tui.core.render import RenderOptions
+from r2d_tui.core.sources import attribute_saved
+from r2d_tui.core.workspace import Workspace
 
 pytestmark = pytest.mark.engine
 
@@ -47,12 +50,16 @@ OPTIONS = RenderOptions(user_id=1000, user_name="jovyan")
 class PrivateEngine:
     """A second dockerd for one test, on its own socket and folders."""
 
-    def __init__(self) -> None:
+    def __init__(self, data_size: str | None = None) -> None:
         # short: the socket path (and containerd's, below it) must fit in 108 bytes
         self.base = Path(tempfile.mkdtemp(prefix="r2d-pd-", dir="/tmp"))
         self.socket = self.base / "docker.sock"
         self.host = f"unix://{self.socket}"
         self.process: subprocess.Popen[bytes] | None = None
+        if data_size is not None:  # the daemon's storage on a tmpfs of this size
+            (self.base / "data").mkdir()
+            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={data_size}", "tmpfs",
+                            str(self.base / "data")], check=True, capture_output=True)
 
     def start(self) -> None:
         (self.base / "data").mkdir(exist_ok=True)
@@ -103,10 +110,14 @@ class PrivateEngine:
 
 
 @pytest.fixture
-def private_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[PrivateEngine]:
+def private_engine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[PrivateEngine]:
+    """A private dockerd (``@pytest.mark.parametrize("private_engine", ["32m"],
+    indirect=True)`` puts its storage on a tmpfs of that size)."""
     if os.geteuid() != 0:
         pytest.skip("a private dockerd needs root")
-    engine = PrivateEngine()
+    engine = PrivateEngine(getattr(request, "param", None))
     try:
         engine.start()
         engine.load(BUSYBOX)
@@ -228,3 +239,53 @@ async def test_tui_shows_the_engine_going_away_and_coming_back(
             await until(lambda: screen.last_build.startswith("✓"), "the second build")
     finally:
         slow.kill_leftovers()
+
+
+# --- disk full ---------------------------------------------------------------------------
+
+
+async def _build_and_explain(root: Path, tag: str) -> tuple[BuildResult, FailureExplanation]:
+    workspace = Workspace(root)
+    spec = BuildSpec.from_workspace(workspace, OPTIONS, tag=tag)
+    result = await run_build(spec)
+    assert not result.success
+    explanation = explain_saved(result, attribute_saved(workspace, spec.render), workspace)
+    assert explanation is not None
+    return result, explanation
+
+
+def _disk_full_finding(explanation: FailureExplanation) -> tuple[str, str, int]:
+    found = [f for f in explanation.findings if f.name == "build-disk-full"]
+    assert found, explanation.findings
+    return found[0].code, found[0].path, found[0].line
+
+
+async def test_a_step_writing_into_a_full_mount_is_explained_as_disk_full(
+    tmp_path: Path,
+) -> None:
+    """A genuine ENOSPC in a step (a 64 KiB tmpfs mount), on the shared engine."""
+    root = make_repo(tmp_path / "repo", {"Dockerfile": (
+        f"FROM {BUSYBOX}\n"
+        "RUN --network=none --mount=type=tmpfs,target=/scratch,size=65536 "
+        f"dd if=/dev/zero of=/scratch/fill-{uuid.uuid4().hex[:8]} bs=1024 count=200\n")})
+    result, explanation = await _build_and_explain(root, "r2d-tui-test-pd/never:latest")
+    assert result.error_kind == "build"
+    assert any("No space left on device" in line for line in explanation.last_lines)
+    assert _disk_full_finding(explanation) == ("R2D509", "Dockerfile", 2)
+
+
+@pytest.mark.parametrize("private_engine", ["40m"], indirect=True)
+async def test_a_full_daemon_storage_is_explained_and_the_engine_stays_usable(
+    tmp_path: Path, private_engine: PrivateEngine
+) -> None:
+    """The private daemon's data root is a 40 MB tmpfs; a step writes 64 MB into its layer."""
+    tag = f"r2d-tui-test-pd/{uuid.uuid4().hex[:12]}:latest"
+    root = make_repo(tmp_path / "repo", {"Dockerfile": (
+        f"FROM {BUSYBOX}\nRUN --network=none dd if=/dev/zero of=/big bs=1048576 count=64\n")})
+    result, explanation = await _build_and_explain(root, tag)
+    assert result.error_kind == "build"
+    assert _disk_full_finding(explanation) == ("R2D509", "Dockerfile", 2)
+    # the space is given back when the step fails: a small build works right after
+    (root / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN --network=none echo small\n")
+    again = await run_build(BuildSpec.from_disk(root, OPTIONS, tag=tag))
+    assert again.success, again.error
