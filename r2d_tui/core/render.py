@@ -320,6 +320,18 @@ def problem_from_exception(error: BaseException, workspace_dir: Path) -> RenderP
     if lineno is not None and hasattr(error, "doc"):
         column = getattr(error, "colno", None)
         return RenderProblem(f"invalid TOML: {error}", None, int(lineno), column)
+    if isinstance(error, OSError) and isinstance(error.filename, str | bytes):
+        # repo2docker could not open a config file: name the file, not the exception
+        rel = _relative(os.fsdecode(error.filename), workspace_dir)
+        if isinstance(error, IsADirectoryError):
+            message = (f"{rel} is a folder, but repo2docker reads it as a file and fails "
+                       "(IsADirectoryError); rename or remove the folder")
+        elif isinstance(error, PermissionError):
+            message = (f"{rel} cannot be read (permission denied), and repo2docker must "
+                       "read it; make it readable (chmod a+r)")
+        else:
+            message = f"{rel} cannot be read: {error.strerror or error}"
+        return RenderProblem(message, rel, 1, 1)
     text = str(error).strip() or type(error).__name__
     return RenderProblem(f"{type(error).__name__}: {text}")
 
