@@ -128,6 +128,8 @@ class MainScreen(RunControls):
         self._saved_texts: dict[str, str] = {}
         """What this app last wrote to each path, to tell its own saves from outside edits."""
         self._root_note_shown = False
+        self._conflicts: set[str] = set()
+        """Files whose conflict dialog is open (one dialog per file)."""
         self._engine_retry: Timer | None = None
         """Re-probes the engine while it is down (see :meth:`_engine_down`)."""
 
@@ -422,7 +424,10 @@ class MainScreen(RunControls):
             self.post_message(FileSaved(path))
 
     def _resolve_conflict(self, path: str) -> None:
-        """Show the difference and let the user keep theirs, take the disk's, or cancel."""
+        """Show the difference and let the user keep theirs, take the disk's, or cancel
+        (decide later: the buffer stays dirty and the next save asks again)."""
+        if path in self._conflicts:
+            return  # its dialog is already open
         try:
             disk: str | None = self.workspace.read_disk(path)[0]
         except WorkspaceError:
@@ -430,17 +435,31 @@ class MainScreen(RunControls):
         mine = self.workspace.text(path) or ""
 
         def chosen(choice: str | None) -> None:
+            self._conflicts.discard(path)
             if choice == "mine":
                 self.save_file(path, force=True)
             elif choice == "theirs":
-                self.workspace.revert(path)
-                if disk is not None:
-                    self.open_file(path)
+                self._take_disk_version(path)
                 self._sync_files()
                 self.refresh_analysis(immediate=True)
-                self.notify(f"Reloaded {path} from disk", timeout=3, markup=False)
 
+        self._conflicts.add(path)
         self.app.push_screen(ConflictScreen(path, disk, mine), chosen)
+
+    def _take_disk_version(self, path: str) -> None:
+        """Drop the buffer of ``path`` and show what the disk has: the new text, or, for
+        a deleted file, nothing (the editor closes it)."""
+        self.workspace.revert(path)  # the next open reads the disk
+        if path != self.current_path:
+            return
+        if self.workspace.abspath(path).exists():
+            with contextlib.suppress(WorkspaceError):
+                self.editor.replace_text(self.workspace.open(path).text)
+            self.notify(f"Reloaded {path} from disk", timeout=3, markup=False)
+        else:
+            self.current_path = None
+            self.editor.close_file()
+            self.notify(f"{path} was deleted on disk; closed it", timeout=4, markup=False)
 
     @on(FileSaved)
     def _file_saved(self, message: FileSaved) -> None:
@@ -696,20 +715,14 @@ class MainScreen(RunControls):
 
     @on(FilesChanged)
     def _files_changed(self, message: FilesChanged) -> None:
-        kept: list[str] = []
+        """A clean buffer takes the disk's version (a deleted file closes); a dirty one
+        is never overwritten either way: the user picks in the conflict dialog."""
         for path in sorted(message.paths):
             if self.workspace.is_dirty(path):
-                kept.append(path)
+                if self.workspace.disk_changed(path):
+                    self._resolve_conflict(path)
                 continue
-            self.workspace.revert(path)  # the next open reads the new text
-            if path == self.current_path:
-                with contextlib.suppress(WorkspaceError):
-                    self.editor.replace_text(self.workspace.open(path).text)
-        if kept:
-            self.notify(
-                f"Changed on disk, your unsaved edits kept: {', '.join(kept)}",
-                severity="warning", markup=False,
-            )
+            self._take_disk_version(path)
         self._sync_files()
         self.refresh_analysis(immediate=True)
         if self.watching:
