@@ -63,6 +63,7 @@ from r2d_tui.core.detection import Detection, detect
 from r2d_tui.core.explain_failure import explain_saved
 from r2d_tui.core.findings import Finding
 from r2d_tui.core.fixes import FileFix, apply_fixes, fixable, plan_fixes
+from r2d_tui.core.recovery import discard_journal, read_journal, restore_journal, write_journal
 from r2d_tui.core.render import RenderResult, options_for_build, render, render_saved
 from r2d_tui.core.sources import Rebuild, StepSources, attribute_saved, plan_rebuild
 from r2d_tui.core.workspace import ExternalChangeError, Workspace, WorkspaceError
@@ -129,6 +130,9 @@ class MainScreen(RunControls):
         """What this app last wrote to each path, to tell its own saves from outside edits."""
         self._root_note_shown = False
         self._conflicts: set[str] = set()
+        self._journal_timer: Timer | None = None
+        self._recovery_checked = False
+        """True once a journal left by an earlier session was offered (or there was none)."""
         """Files whose conflict dialog is open (one dialog per file)."""
         self._engine_retry: Timer | None = None
         """Re-probes the engine while it is down (see :meth:`_engine_down`)."""
@@ -193,6 +197,7 @@ class MainScreen(RunControls):
         self.watching = self.session.watch
         self._sync_files()
         self.refresh_analysis(immediate=True)
+        self._offer_recovery()
         if self.session.probe_engine:
             self.probe_engine()
         else:
@@ -207,6 +212,7 @@ class MainScreen(RunControls):
         self.dirty = frozenset(self.workspace.dirty_paths())
 
     def watch_dirty(self, dirty: frozenset[str]) -> None:
+        self._schedule_journal()
         self.dirty_count = len(dirty)
         self.editor.border_subtitle = (
             "● unsaved" if self.current_path is not None and self.current_path in dirty else ""
@@ -324,6 +330,59 @@ class MainScreen(RunControls):
         self.workspace.set_text(event.path, event.text)
         self._sync_files()
         self.refresh_analysis()
+        self._schedule_journal()
+
+    # -- crash recovery ---------------------------------------------------------------------
+    def _schedule_journal(self) -> None:
+        """Journal the unsaved buffers once typing pauses (see :mod:`r2d_tui.core.recovery`)."""
+        if not self._recovery_checked:
+            return  # never overwrite a journal the user has not answered about yet
+        if self._journal_timer is not None:
+            self._journal_timer.stop()
+        self._journal_timer = self.set_timer(self.session.journal_delay, self.write_journal)
+
+    @work(thread=True, exclusive=True, group="journal", exit_on_error=False,
+          description="journal unsaved edits")
+    def write_journal(self) -> None:
+        try:
+            write_journal(self.workspace)
+        except OSError as error:
+            self.app.call_from_thread(
+                self.notify, f"Unsaved edits cannot be journaled for crash recovery: {error}",
+                severity="warning", markup=False, timeout=6,
+            )
+
+    def _offer_recovery(self) -> None:
+        """Offer the unsaved edits a crashed or killed session left behind."""
+        from r2d_tui.app.screens.confirm import ConfirmScreen
+
+        left = read_journal(self.workspace.root)
+        if not left:
+            self._recovery_checked = True
+            return
+
+        def decided(restore: bool | None) -> None:
+            self._recovery_checked = True
+            if not restore:
+                discard_journal(self.workspace.root)
+                return
+            restored = restore_journal(self.workspace, left)
+            self._sync_files()
+            self.refresh_analysis(immediate=True)
+            if restored:
+                self.open_file(restored[0])
+                self.notify(f"Restored unsaved edits of {', '.join(restored)} (not saved "
+                            "yet: ctrl+s saves).", markup=False, timeout=6)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Unsaved edits from an earlier session: {', '.join(sorted(left))}",
+                "r2d-tui ended without saving them (a crash, a kill or a closed terminal). "
+                "Restore them into the editor, unsaved?",
+                confirm="Restore", cancel="Discard",
+            ),
+            decided,
+        )
 
     @on(DiagnosticsTable.FindingHighlighted)
     def _finding_highlighted(self, event: DiagnosticsTable.FindingHighlighted) -> None:
