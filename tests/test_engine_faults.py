@@ -14,6 +14,10 @@ build ends as a clear engine failure with no docker/buildx process left behind, 
 daemon coming back is noticed without restarting r2d-tui, and that the next build works.
 The private daemon, the processes of its build containers and its folders are always
 removed, in ``finally``.
+
+Also here: a daemon that stops answering (SIGSTOP) under a running build, a full disk in a
+build step and in the daemon's own storage (a private daemon on a small tmpfs), and the
+docker CLI without its buildx plugin (hidden in a private mount namespace).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -199,6 +204,35 @@ async def test_daemon_killed_mid_build_is_an_engine_failure_and_recovers(
         slow.kill_leftovers()
 
 
+async def test_a_build_hung_on_a_frozen_daemon_cancels_cleanly(
+    tmp_path: Path, private_engine: PrivateEngine
+) -> None:
+    """The daemon stops answering (SIGSTOP) in the middle of a build: the build hangs, and
+    cancelling it (what ctrl+x, a newer build or quitting do) stops every docker/buildx
+    process at once; the daemon, resumed, builds again."""
+    slow = SlowRun(tmp_path / "repo")
+    assert private_engine.process is not None
+    try:
+        task = asyncio.create_task(run_build(BuildSpec.from_disk(slow.root, OPTIONS,
+                                                                 tag=slow.tag)))
+        await _wait_for(slow.running, 60, "the RUN step to start")
+        os.kill(private_engine.process.pid, signal.SIGSTOP)
+        await asyncio.sleep(1)
+        assert not task.done() and processes_mentioning(slow.tag)  # hung, still running
+        started = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert time.monotonic() - started < 6
+        assert processes_mentioning(slow.tag) == []
+    finally:
+        os.kill(private_engine.process.pid, signal.SIGCONT)
+        slow.kill_leftovers()
+    slow.make_quick()
+    again = await run_build(BuildSpec.from_disk(slow.root, OPTIONS, tag=slow.tag))
+    assert again.success, again.error
+
+
 async def test_tui_shows_the_engine_going_away_and_coming_back(
     tmp_path: Path, private_engine: PrivateEngine
 ) -> None:
@@ -289,3 +323,36 @@ async def test_a_full_daemon_storage_is_explained_and_the_engine_stays_usable(
     (root / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN --network=none echo small\n")
     again = await run_build(BuildSpec.from_disk(root, OPTIONS, tag=tag))
     assert again.success, again.error
+
+
+# --- no buildx plugin ----------------------------------------------------------------------
+
+PLUGIN_DIRS = ("/usr/local/lib/docker/cli-plugins", "/usr/local/libexec/docker/cli-plugins",
+               "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins")
+
+
+def test_missing_buildx_plugin_is_explained_and_the_rest_works(tmp_path: Path) -> None:
+    """The real docker CLI without its buildx plugin: in a private mount namespace (root),
+    an empty folder is mounted over each plugin folder; nothing outside the namespace sees
+    it."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("hiding the plugin needs root and unshare")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    root = make_repo(tmp_path / "repo", {"Dockerfile": f"FROM {BUSYBOX}\n"})
+    r2d = str(Path(sys.executable).parent / "r2d-tui")
+    hide = " && ".join(f"mount --bind {empty} {d}" for d in PLUGIN_DIRS if os.path.isdir(d))
+    script = (f"{hide} && {r2d} build --tag r2d-tui-test-pd/never:latest {root}; "
+              f"echo build-exit=$?; {r2d} dockerfile {root}; echo dockerfile-exit=$?")
+    done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True,
+                          text=True, timeout=120, check=False,
+                          env={**os.environ, "DOCKER_CONFIG": str(tmp_path / "cfg")})
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output
+    assert "build-exit=1" in done.stdout
+    assert "R2D505 [buildx-missing]" in done.stderr
+    assert "The docker buildx plugin is missing" in done.stderr
+    assert "dockerfile-exit=0" in done.stdout and f"FROM {BUSYBOX}" in done.stdout
+    # outside the namespace the plugin is still there
+    assert subprocess.run(["docker", "buildx", "version"], capture_output=True,
+                          check=False).returncode == 0
