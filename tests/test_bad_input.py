@@ -238,3 +238,20 @@ def test_unreadable_file_is_named_not_a_traceback(
     assert "Traceback" not in output
     assert result.returncode in (1, 2), output
     assert f"{rel} cannot be read (permission denied)" in output
+
+
+@pytest.mark.parametrize(("target", "why"), [("environment.yml", "a loop"),
+                                             ("gone/environment.yml", "its target is missing")])
+def test_a_config_link_that_cannot_be_followed_is_a_finding(
+    tmp_path: Path, target: str, why: str
+) -> None:
+    """repo2docker silently treats such a file as absent; r2d-tui says so."""
+    repo = tmp_path / "repo"
+    (repo / "binder").mkdir(parents=True)
+    (repo / "binder" / "requirements.txt").write_text("numpy\n")
+    os.symlink(target, repo / "binder" / "environment.yml")
+    result = subprocess.run([R2D, "check", str(repo)], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 1
+    assert (f"binder/environment.yml:1:1: R2D109 [config-link-broken] binder/environment.yml "
+            f"is a symbolic link that cannot be followed ({why})") in result.stdout
