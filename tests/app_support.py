@@ -67,17 +67,27 @@ def make_app(root: Path, **session: object) -> R2DApp:
     return R2DApp(Session(workspace, options, **settings))  # type: ignore[arg-type]
 
 
+#: Workers that run for the whole session (the file watcher): settle does not wait for them.
+LONG_LIVED_GROUPS = frozenset({"watcher"})
+
+
+def _busy(workers: object) -> list[Worker[object]]:
+    return [w for w in workers  # type: ignore[attr-defined]
+            if w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            and w.group not in LONG_LIVED_GROUPS]
+
+
 async def settle(pilot: Pilot[int]) -> None:
-    """Wait until no worker runs and every message they posted was handled."""
+    """Wait until no worker runs (but the file watcher) and every message they posted was
+    handled."""
     app = pilot.app
     busy: list[Worker[object]] = []
     for _ in range(200):
         await pilot.pause()
-        busy = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        busy = _busy(app.workers)
         if not busy:
             await pilot.pause()
-            if not any(w.state in (WorkerState.PENDING, WorkerState.RUNNING)
-                       for w in app.workers):
+            if not _busy(app.workers):
                 return
             continue
         running = [w for w in busy if w.state == WorkerState.RUNNING]

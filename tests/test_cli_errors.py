@@ -122,3 +122,9 @@ def test_class_names_only_where_they_add_something(tmp_path: Path) -> None:
     assert problem_from_exception(RuntimeError("x broke"), tmp_path).message == "x broke"
     problem = problem_from_exception(PackageSpecError("x"), tmp_path)
     assert problem.message == "package spec error: x"
+
+    class HTTPTimeoutError(Exception):
+        pass
+
+    problem = problem_from_exception(HTTPTimeoutError("slow"), tmp_path)
+    assert problem.message == "http timeout error: slow"

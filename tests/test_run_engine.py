@@ -386,6 +386,8 @@ def test_cli_image_tests_report_each_test(
 def test_cli_run_prints_the_url_and_ctrl_c_removes_the_container(
     web: tuple[Path, str]
 ) -> None:
+    """Also: the container gets a fresh JUPYTER_TOKEN and a port on 127.0.0.1 only, and
+    r2d-tui's own log (stderr: notes and the container's output) never shows the token."""
     root, tag = web
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
@@ -398,7 +400,8 @@ def test_cli_run_prints_the_url_and_ctrl_c_removes_the_container(
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(url, timeout=5) as response:
             assert response.read() == b"hello-from-the-image\n"
-        assert len(containers_of(proc.pid)) == 1
+        (name,) = containers_of(proc.pid)
+        inspected = json.loads(docker("inspect", name).stdout)[0]
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=30)
     finally:
@@ -407,6 +410,12 @@ def test_cli_run_prints_the_url_and_ctrl_c_removes_the_container(
     assert proc.returncode == 130, err
     assert "stopped and removed r2d-tui-run-web-" in err
     assert containers_of(proc.pid) == []
+    tokens = [item.split("=", 1)[1] for item in inspected["Config"]["Env"]
+              if item.startswith("JUPYTER_TOKEN=")]
+    assert len(tokens) == 1 and len(tokens[0]) >= 32
+    assert tokens[0] not in err
+    bindings = [b for ports in inspected["HostConfig"]["PortBindings"].values() for b in ports]
+    assert bindings and {b["HostIp"] for b in bindings} == {"127.0.0.1"}
 
 
 def test_cli_test_watch_tests_again_after_each_build(tmp_path: Path, prefix: str) -> None:

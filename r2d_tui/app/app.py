@@ -19,6 +19,7 @@ from textual.screen import Screen
 
 from r2d_tui.app.commands import APP_COMMANDS, R2DCommands, bindings
 from r2d_tui.app.settings import UISettings
+from r2d_tui.core.recovery import discard_journal
 from r2d_tui.core.render import RenderOptions
 from r2d_tui.core.run import RunOptions
 from r2d_tui.core.workspace import Workspace
@@ -41,6 +42,10 @@ class Session:
     """Seconds of quiet typing before the preview re-renders (0 in tests)."""
     probe_engine: bool = True
     """Ask the container engine for its state at start-up (off for deterministic tests)."""
+    engine_retry: float = 5.0
+    """Seconds between probes while the engine is unreachable (0: do not retry)."""
+    journal_delay: float = 1.0
+    """Seconds after an edit before unsaved buffers are journaled for crash recovery."""
     watch_files: bool = True
     """Watch the repository for changes made outside the editor."""
     repo_name: str = ""
@@ -108,12 +113,12 @@ class R2DApp(App[int]):
 
         dirty = self.session.workspace.dirty_paths()
         if not dirty or isinstance(self.screen, ConfirmScreen):
-            self.exit(0)
+            self._quit_on_purpose()
             return
 
         def decided(quit_anyway: bool | None) -> None:
             if quit_anyway:
-                self.exit(0)
+                self._quit_on_purpose()
 
         names = ", ".join(dirty)
         self.push_screen(
@@ -125,6 +130,11 @@ class R2DApp(App[int]):
             ),
             decided,
         )
+
+    def _quit_on_purpose(self) -> None:
+        """Exit; the user chose to, so there is nothing to recover next time."""
+        discard_journal(self.session.workspace.root)
+        self.exit(0)
 
     def on_unmount(self) -> None:
         self.session.workspace.close()

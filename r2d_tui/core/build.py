@@ -813,11 +813,15 @@ async def _sync_and_build(
     result.argv = argv
     if result.success and result.image_id:
         result.image_size = await image_size(result.image_id)
-    if not result.success and result.error_kind == "build" and not result.steps:
-        # Nothing reached BuildKit: find out whether the engine itself is the problem.
+    if not result.success and result.error_kind == "build" and (
+        not result.steps or result.failed_step is None
+    ):
+        # Nothing reached BuildKit, or no step failed (the daemon stopped mid-build and
+        # buildx lost it: "failed to receive status: … EOF"): is the engine the problem?
         status = await asyncio.to_thread(engine_status)
         if status.problem:
-            result.error, result.error_kind = status.problem, "engine"
+            lost = f" (the build stopped: {result.error})" if result.steps else ""
+            result.error, result.error_kind = status.problem + lost, "engine"
     return result
 
 

@@ -10,8 +10,9 @@ answers with a :class:`FailureExplanation`:
   :mod:`r2d_tui.core.sources`;
 * for the failures authors meet most, a :class:`~r2d_tui.core.findings.Finding` with a code,
   a name, the place in the file and a fix: a package the solver or apt cannot find, a step
-  killed for lack of memory, a failing postBuild (at the line the shell or ``set -x``
-  names), a base image that cannot be pulled, and an engine that cannot build at all.
+  killed for lack of memory, a builder out of disk space, a failing postBuild (at the line
+  the shell or ``set -x`` names), a base image that cannot be pulled, and an engine that
+  cannot build at all.
 
 Everything here reads text; nothing runs. The recognisers are written against the messages
 of the tools repo2docker runs (conda and mamba/micromamba 1.x and 2.x, pip, apt-get,
@@ -121,6 +122,18 @@ _KINDS: tuple[FailureKind, ...] = (
         "docker-container builder (`docker buildx create --name cache --driver "
         "docker-container`, then --builder cache), turn on the containerd image store, or "
         "drop --cache-to. --cache-from works with every driver.",
+    ),
+    FailureKind(
+        "R2D509", "build-disk-full",
+        "the builder ran out of disk space (no space left on device)",
+        "A step wrote more than the builder's storage can hold: the engine's data root "
+        "(/var/lib/docker, or the disk image of Docker Desktop) or the builder's own "
+        "volume is full, or the step writes into a size-limited mount. Old images and "
+        "build cache are the usual culprits: `docker system df` shows what uses the space, "
+        "`docker builder prune` and `docker image prune` free it (Docker Desktop: also "
+        "Settings → Resources → disk size). If the environment itself is that large, make "
+        "it smaller (fewer packages, no data downloaded at build time): mybinder.org "
+        "limits image sizes too.",
     ),
     FailureKind(
         "R2D506", "engine-unreachable",
@@ -415,22 +428,43 @@ def _first(paths: list[str]) -> str:
     return paths[0] if paths else ""
 
 
+def _step_place(ctx: _Context) -> tuple[str, int, str]:
+    """The failing step's file and line (``""``, 0 when unknown) and its name."""
+    origin = ctx.sourced.origin if ctx.sourced else None
+    path = origin.path if origin and origin.path else ""
+    line = origin.line if origin and origin.line else 0
+    return path, line, ctx.step.name if ctx.step else "a step"
+
+
 def _oom_findings(ctx: _Context) -> list[Finding]:
     killed = ctx.exit_code == 137 or any(
         line.strip() in ("Killed", "killed") for line in (ctx.step.logs[-5:] if ctx.step else [])
     )
     if not killed:
         return []
-    origin = ctx.sourced.origin if ctx.sourced else None
-    path = origin.path if origin and origin.path else ""
-    line = origin.line if origin and origin.line else 0
-    step = ctx.step.name if ctx.step else "a step"
+    path, line, step = _step_place(ctx)
     return [_finding(
         "build-out-of-memory", path, line, 1,
         f"{step} was killed (exit code 137): the builder most likely ran out of memory",
         "give the builder more memory (`docker buildx create --name big --driver "
         "docker-container --driver-opt memory=8g`, then `r2d-tui build --builder big`), "
         "or make the step use less",
+    )]
+
+
+_DISK_FULL = ("no space left on device", "disk quota exceeded", "enospc")
+
+
+def _disk_full_findings(ctx: _Context) -> list[Finding]:
+    lowered = ctx.text.lower()
+    if not any(p in lowered for p in _DISK_FULL):
+        return []
+    path, line, step = _step_place(ctx)
+    return [_finding(
+        "build-disk-full", path, line, 1 if line else 0,
+        f"{step} ran out of disk space (no space left on device)",
+        "free the builder's space (`docker system df`, then `docker builder prune` or "
+        "`docker image prune`), or make the step write less",
     )]
 
 
@@ -592,7 +626,8 @@ def explain_failure(
     ctx = _Context(result, step, sourced, workspace, sources, text, exit_code)
     findings: list[Finding] = []
     stops = (_engine_findings, _builder_findings, _cache_findings, _pull_findings)
-    for recogniser in (*stops, _package_findings, _oom_findings, _postbuild_findings):
+    for recogniser in (*stops, _package_findings, _disk_full_findings, _oom_findings,
+                       _postbuild_findings):
         findings.extend(recogniser(ctx))
         if findings and recogniser in stops:
             break  # nothing else ran

@@ -341,6 +341,18 @@ def problem_from_exception(error: BaseException, workspace_dir: Path) -> RenderP
     if lineno is not None and hasattr(error, "doc"):
         column = getattr(error, "colno", None)
         return RenderProblem(f"invalid TOML: {error}", None, int(lineno), column)
+    if isinstance(error, OSError) and isinstance(error.filename, str | bytes):
+        # repo2docker could not open a config file: name the file, not the exception
+        rel = _relative(os.fsdecode(error.filename), workspace_dir)
+        if isinstance(error, IsADirectoryError):
+            message = (f"{rel} is a folder, but repo2docker reads it as a file and fails "
+                       "(IsADirectoryError); rename or remove the folder")
+        elif isinstance(error, PermissionError):
+            message = (f"{rel} cannot be read (permission denied), and repo2docker must "
+                       "read it; make it readable (chmod a+r)")
+        else:
+            message = f"{rel} cannot be read: {error.strerror or error}"
+        return RenderProblem(message, rel, 1, 1)
     text = str(error).strip() or type(error).__name__
     if "both a 'binder' and a '.binder' directory" in text:
         return RenderProblem(text, ".binder")
@@ -356,9 +368,10 @@ def _plain_message(error: BaseException, text: str) -> str:
     """repo2docker's sentence, with the exception's class only where it says something
     (``InvalidVersion`` → "invalid version: …"), never a bare Python class name first."""
     name = type(error).__name__
-    if name in _SELF_EXPLAINING_ERRORS:
+    if name in _SELF_EXPLAINING_ERRORS or isinstance(error, OSError):
         return text
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).lower()
+    # InvalidVersion → invalid version, IsADirectory → is a directory
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name).lower()
     return text if text.lower().startswith(words) else f"{words}: {text}"
 
 

@@ -329,10 +329,16 @@ class Workspace:
         return Source(rel, raw, text, fmt, mode)
 
     def open(self, rel: str) -> Buffer:
-        """Open ``rel`` into a buffer (or return the open one)."""
+        """Open ``rel`` into a buffer (or return the open one).
+
+        Opening a file also removes the temporary files a killed save of it left behind
+        (:func:`remove_stale_temp_files`), so a crash leaves no litter once the file is
+        opened again."""
         with self._lock:
             buffer = self._buffers.get(rel)
             if buffer is None:
+                # a save killed outright (SIGKILL, power loss) left its temporary file
+                remove_stale_temp_files(self.abspath(rel))
                 if self.abspath(rel).exists():
                     text, fmt = self.read_disk(rel)
                     buffer = Buffer(text=text, format=fmt, disk_text=text)

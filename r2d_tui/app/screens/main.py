@@ -35,6 +35,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
+from textual.timer import Timer
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -63,6 +64,7 @@ from r2d_tui.core.detection import Detection, detect
 from r2d_tui.core.explain_failure import explain_saved
 from r2d_tui.core.findings import Finding
 from r2d_tui.core.fixes import FileFix, apply_fixes, fixable, plan_fixes
+from r2d_tui.core.recovery import discard_journal, read_journal, restore_journal, write_journal
 from r2d_tui.core.render import RenderResult, options_for_build, render, render_saved
 from r2d_tui.core.sources import Rebuild, StepSources, attribute_saved, plan_rebuild
 from r2d_tui.core.workspace import ExternalChangeError, Workspace, WorkspaceError
@@ -136,6 +138,13 @@ class MainScreen(RunControls):
         self.last_built_dockerfile: str | None = None
         """The Dockerfile of the last successful build of this session (for the diff)."""
         self.last_built_tag = ""
+        self._conflicts: set[str] = set()
+        """Files whose conflict dialog is open (one dialog per file)."""
+        self._journal_timer: Timer | None = None
+        self._recovery_checked = False
+        """True once a journal left by an earlier session was offered (or there was none)."""
+        self._engine_retry: Timer | None = None
+        """Re-probes the engine while it is down (see :meth:`_engine_down`)."""
 
     @property
     def workspace(self) -> Workspace:
@@ -198,6 +207,7 @@ class MainScreen(RunControls):
         self.watching = self.session.watch
         self._sync_files()
         self.refresh_analysis(immediate=True)
+        self._offer_recovery()
         if self.session.probe_engine:
             self.probe_engine()
         else:
@@ -212,6 +222,7 @@ class MainScreen(RunControls):
         self.dirty = frozenset(self.workspace.dirty_paths())
 
     def watch_dirty(self, dirty: frozenset[str]) -> None:
+        self._schedule_journal()
         self.dirty_count = len(dirty)
         self.editor.border_subtitle = (
             "● unsaved" if self.current_path is not None and self.current_path in dirty else ""
@@ -339,6 +350,59 @@ class MainScreen(RunControls):
         self.workspace.set_text(event.path, event.text)
         self._sync_files()
         self.refresh_analysis()
+        self._schedule_journal()
+
+    # -- crash recovery ---------------------------------------------------------------------
+    def _schedule_journal(self) -> None:
+        """Journal the unsaved buffers once typing pauses (see :mod:`r2d_tui.core.recovery`)."""
+        if not self._recovery_checked:
+            return  # never overwrite a journal the user has not answered about yet
+        if self._journal_timer is not None:
+            self._journal_timer.stop()
+        self._journal_timer = self.set_timer(self.session.journal_delay, self.write_journal)
+
+    @work(thread=True, exclusive=True, group="journal", exit_on_error=False,
+          description="journal unsaved edits")
+    def write_journal(self) -> None:
+        try:
+            write_journal(self.workspace)
+        except OSError as error:
+            self.app.call_from_thread(
+                self.notify, f"Unsaved edits cannot be journaled for crash recovery: {error}",
+                severity="warning", markup=False, timeout=6,
+            )
+
+    def _offer_recovery(self) -> None:
+        """Offer the unsaved edits a crashed or killed session left behind."""
+        from r2d_tui.app.screens.confirm import ConfirmScreen
+
+        left = read_journal(self.workspace.root)
+        if not left:
+            self._recovery_checked = True
+            return
+
+        def decided(restore: bool | None) -> None:
+            self._recovery_checked = True
+            if not restore:
+                discard_journal(self.workspace.root)
+                return
+            restored = restore_journal(self.workspace, left)
+            self._sync_files()
+            self.refresh_analysis(immediate=True)
+            if restored:
+                self.open_file(restored[0])
+                self.notify(f"Restored unsaved edits of {', '.join(restored)} (not saved "
+                            "yet: ctrl+s saves).", markup=False, timeout=6)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Unsaved edits from an earlier session: {', '.join(sorted(left))}",
+                "r2d-tui ended without saving them (a crash, a kill or a closed terminal). "
+                "Restore them into the editor, unsaved?",
+                confirm="Restore", cancel="Discard",
+            ),
+            decided,
+        )
 
     @on(DiagnosticsTable.FindingHighlighted)
     def _finding_highlighted(self, event: DiagnosticsTable.FindingHighlighted) -> None:
@@ -439,7 +503,10 @@ class MainScreen(RunControls):
             self.post_message(FileSaved(path))
 
     def _resolve_conflict(self, path: str) -> None:
-        """Show the difference and let the user keep theirs, take the disk's, or cancel."""
+        """Show the difference and let the user keep theirs, take the disk's, or cancel
+        (decide later: the buffer stays dirty and the next save asks again)."""
+        if path in self._conflicts:
+            return  # its dialog is already open
         try:
             disk: str | None = self.workspace.read_disk(path)[0]
         except WorkspaceError:
@@ -447,17 +514,31 @@ class MainScreen(RunControls):
         mine = self.workspace.text(path) or ""
 
         def chosen(choice: str | None) -> None:
+            self._conflicts.discard(path)
             if choice == "mine":
                 self.save_file(path, force=True)
             elif choice == "theirs":
-                self.workspace.revert(path)
-                if disk is not None:
-                    self.open_file(path)
+                self._take_disk_version(path)
                 self._sync_files()
                 self.refresh_analysis(immediate=True)
-                self.notify(f"Reloaded {path} from disk", timeout=3, markup=False)
 
+        self._conflicts.add(path)
         self.app.push_screen(ConflictScreen(path, disk, mine), chosen)
+
+    def _take_disk_version(self, path: str) -> None:
+        """Drop the buffer of ``path`` and show what the disk has: the new text, or, for
+        a deleted file, nothing (the editor closes it)."""
+        self.workspace.revert(path)  # the next open reads the disk
+        if path != self.current_path:
+            return
+        if self.workspace.abspath(path).exists():
+            with contextlib.suppress(WorkspaceError):
+                self.editor.replace_text(self.workspace.open(path).text)
+            self.notify(f"Reloaded {path} from disk", timeout=3, markup=False)
+        else:
+            self.current_path = None
+            self.editor.close_file()
+            self.notify(f"{path} was deleted on disk; closed it", timeout=4, markup=False)
 
     @on(FileSaved)
     def _file_saved(self, message: FileSaved) -> None:
@@ -625,12 +706,13 @@ class MainScreen(RunControls):
             return
         self.last_build = summary_text(result)
         if result.success:
+            if self.engine_ready is not True:
+                self.probe_engine()  # it is back: the status bar shows its version again
             self.engine_ready = True
             self.notify(f"Built {result.tag}", timeout=3, markup=False)
         else:
             if result.error_kind == "engine":
-                self.engine_ready = False
-                self.engine_text = "engine: unavailable"
+                self._engine_down()
             self.notify(result.error or "Build failed", title="Build failed", severity="error",
                         markup=False, timeout=8)
 
@@ -662,15 +744,33 @@ class MainScreen(RunControls):
         """Ask docker whether it can build (up to a few seconds; never on the UI thread)."""
         self.post_message(EngineProbed(engine_status()))
 
+    def _reprobe_engine(self) -> None:
+        """The retry timer's tick: probe again unless a probe is still waiting for docker."""
+        if not any(worker.group == "engine" and not worker.is_finished
+                   for worker in self.workers):
+            self.probe_engine()
+
+    def _engine_down(self) -> None:
+        """Show the engine as unusable and keep probing until it answers again, so the
+        status bar (and F5/ctrl+b) recover without restarting r2d-tui."""
+        self.engine_ready = False
+        self.engine_text = "no engine"
+        if self._engine_retry is None and self.session.engine_retry > 0:
+            self._engine_retry = self.set_interval(self.session.engine_retry,
+                                                   self._reprobe_engine)
+
     @on(EngineProbed)
     def _engine_probed(self, message: EngineProbed) -> None:
         status = message.status
-        self.engine_ready = status.ok
         if status.ok:
+            self.engine_ready = True
             version = (status.server_version or "").split("+")[0]
             self.engine_text = f"docker {version}".strip()
+            if self._engine_retry is not None:
+                self._engine_retry.stop()
+                self._engine_retry = None
         else:
-            self.engine_text = "no engine"
+            self._engine_down()
         self.build_panel.show_engine(status)
 
     # -- changes on disk ----------------------------------------------------------------------
@@ -697,20 +797,14 @@ class MainScreen(RunControls):
 
     @on(FilesChanged)
     def _files_changed(self, message: FilesChanged) -> None:
-        kept: list[str] = []
+        """A clean buffer takes the disk's version (a deleted file closes); a dirty one
+        is never overwritten either way: the user picks in the conflict dialog."""
         for path in sorted(message.paths):
             if self.workspace.is_dirty(path):
-                kept.append(path)
+                if self.workspace.disk_changed(path):
+                    self._resolve_conflict(path)
                 continue
-            self.workspace.revert(path)  # the next open reads the new text
-            if path == self.current_path:
-                with contextlib.suppress(WorkspaceError):
-                    self.editor.replace_text(self.workspace.open(path).text)
-        if kept:
-            self.notify(
-                f"Changed on disk, your unsaved edits kept: {', '.join(kept)}",
-                severity="warning", markup=False,
-            )
+            self._take_disk_version(path)
         self._sync_files()
         self.refresh_analysis(immediate=True)
         if self.watching:

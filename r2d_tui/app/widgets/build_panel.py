@@ -55,6 +55,9 @@ from r2d_tui.core.sources import StepSources
 #: Lines the log widget keeps.
 LOG_MAX_LINES = 2000
 
+#: The summary line before the first build.
+NO_BUILD_YET = "No build yet: ctrl+b builds the image."
+
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
 
@@ -157,8 +160,7 @@ class BuildPanel(Vertical):
         """The buildx builder builds use (``None``: the current one)."""
 
     def compose(self) -> ComposeResult:
-        yield Static(Content.styled("No build yet: ctrl+b builds the image.", "dim"),
-                     id="build-summary")
+        yield Static(Content.styled(NO_BUILD_YET, "dim"), id="build-summary")
         yield Static("", id="build-explain")
         with Horizontal(id="build-body"):
             yield StepTable(id="build-steps", cursor_type="row", zebra_stripes=False)
@@ -209,6 +211,8 @@ class BuildPanel(Vertical):
             self._set_summary(Content.assemble(
                 ("✗ no engine: ", "bold $error"), (status.problem or "", "$text-error"),
             ))
+        elif self.build_number == 0:
+            self._set_summary(Content.styled(NO_BUILD_YET, "dim"))
 
     # -- the event stream ------------------------------------------------------------------
     def begin(self, tag: str, note: str = "") -> int:

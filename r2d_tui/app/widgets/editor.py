@@ -141,6 +141,12 @@ class EnvEditor(TextArea):
         row, column = self._cursors.get(path, (0, 0))
         self.move_cursor((row, column), center=True)
 
+    def close_file(self) -> None:
+        """Show no file (the open one was deleted on disk): empty and read-only."""
+        self.path = None
+        self._load("")
+        self.read_only = True
+
     def replace_text(self, text: str) -> None:
         """Replace the content (e.g. after a revert or a change on disk), keeping the cursor."""
         location = self.cursor_location

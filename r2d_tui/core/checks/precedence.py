@@ -352,3 +352,40 @@ def julia_require_unsupported(context: CheckContext) -> Iterator[Finding]:
         "repo2docker no longer builds Julia REQUIRE files: the build fails",
         fix="replace REQUIRE with a Project.toml listing the same packages",
     )
+
+
+@rule(
+    "R2D109",
+    "config-link-broken",
+    Severity.WARNING,
+    "a configuration file is a symbolic link that cannot be followed",
+    "The file is a symbolic link whose target is missing, or a loop (a link to itself, or "
+    "links pointing at each other). repo2docker treats such a file as absent: it is not "
+    "read and does not choose the buildpack, without a word. A checkout on another "
+    "machine (or a link made on Windows) often leaves links like this. Point the link at "
+    "an existing file, or replace it with the file itself.",
+    "precedence",
+)
+def config_link_broken(context: CheckContext) -> Iterator[Finding]:
+    import errno
+    import os
+
+    from r2d_tui.core.envfiles import BINDER_DIRS, ENV_FILE_NAMES
+
+    root = context.workspace.root
+    for folder in ("", *BINDER_DIRS):
+        for name in sorted(ENV_FILE_NAMES):
+            rel = f"{folder}/{name}" if folder else name
+            path = root / rel
+            if not os.path.islink(path) or context.workspace.is_dirty(rel):
+                continue
+            try:
+                os.stat(path)
+            except OSError as error:
+                why = "a loop" if error.errno == errno.ELOOP else "its target is missing"
+                yield config_link_broken.finding(
+                    rel, 1, 1,
+                    f"{rel} is a symbolic link that cannot be followed ({why}): repo2docker "
+                    "treats it as absent and ignores it",
+                    fix=f"point {rel} at an existing file, or replace the link with the file",
+                )
