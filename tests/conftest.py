@@ -55,3 +55,20 @@ def engine() -> EngineStatus:
     """The engine's status, for fixtures and tests that need it (skips or fails like the
     marker; session-scoped so that module- and session-scoped fixtures can use it)."""
     return require_engine()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_engine_network_survives() -> Iterator[None]:
+    """The suite must leave the shared engine's network as it found it.
+
+    A second dockerd started with ``--bridge=none`` in the host's network namespace deletes
+    the host's ``docker0`` bridge, and every container of the shared engine then fails to
+    start ("adding interface … to bridge docker0 failed: Device does not exist") — in this
+    suite and in whatever else uses the engine. The private daemons of the fault tests run
+    in their own network namespace; this guard fails the run if one ever does not.
+    """
+    bridge = Path("/sys/class/net/docker0")
+    present = bridge.exists()
+    yield
+    if present and not bridge.exists():
+        pytest.fail("the tests deleted the shared engine's docker0 bridge", pytrace=False)

@@ -70,8 +70,12 @@ class PrivateEngine:
         (self.base / "data").mkdir(exist_ok=True)
         (self.base / "exec").mkdir(exist_ok=True)
         log = open(self.base / "dockerd.log", "ab")  # noqa: SIM115 - handed to the daemon
+        # Its own network namespace: a dockerd with --bridge=none deletes the *host's*
+        # docker0 bridge on start (moby's removeDefaultBridgeInterface), which would break
+        # every container of the shared engine. unshare execs dockerd (same pid, signals).
         self.process = subprocess.Popen(
-            [DOCKERD, "--host", self.host, "--data-root", str(self.base / "data"),
+            ["unshare", "--net", "--",
+             DOCKERD, "--host", self.host, "--data-root", str(self.base / "data"),
              "--exec-root", str(self.base / "exec"), "--pidfile", str(self.base / "pid"),
              "--bridge=none", "--iptables=false", "--ip6tables=false"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
@@ -120,8 +124,8 @@ def private_engine(
 ) -> Iterator[PrivateEngine]:
     """A private dockerd (``@pytest.mark.parametrize("private_engine", ["32m"],
     indirect=True)`` puts its storage on a tmpfs of that size)."""
-    if os.geteuid() != 0:
-        pytest.skip("a private dockerd needs root")
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("a private dockerd needs root and unshare")
     engine = PrivateEngine(getattr(request, "param", None))
     try:
         engine.start()
