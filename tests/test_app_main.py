@@ -460,3 +460,36 @@ async def test_ctrl_s_right_after_typing_saves_every_key(tmp_path: Path) -> None
         await settle(pilot)
         assert (root / "requirements.txt").read_text() == "numpyabc\npandas\n"
         assert screen.dirty == frozenset()
+
+
+@pytest.mark.parametrize("separator", ["\x0c", "\u2028", "\r", "\x85"])
+async def test_a_file_the_editor_cannot_hold_opens_read_only_and_unchanged(
+    tmp_path: Path, separator: str
+) -> None:
+    """TextArea splits lines at a form feed, U+2028, a lone CR…: editing would turn the
+    tail of a comment into a requirement of its own. Such a file opens clean, read-only,
+    and saving it writes nothing new."""
+    text = f"numpy\n# section{separator} tail x\npandas\n"
+    root = make_repo(tmp_path / "sep", {"requirements.txt": "numpy\n"})
+    (root / "requirements.txt").write_bytes(text.encode("utf-8"))
+    app = make_app(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(pilot)
+        assert screen.current_path == "requirements.txt"
+        assert screen.editor.read_only and "read-only" in str(screen.editor.border_subtitle)
+        assert screen.workspace.dirty_paths() == []
+        await pilot.press("z", "ctrl+s")
+        await settle(pilot)
+        assert screen.workspace.dirty_paths() == []
+    assert (root / "requirements.txt").read_bytes() == text.encode("utf-8")
+
+
+async def test_ordinary_files_stay_editable(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "plain", {"requirements.txt": "numpy\n# tab\there\n"})
+    app = make_app(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(pilot)
+        assert not screen.editor.read_only and screen.editor.faithful
+        assert "read-only" not in str(screen.editor.border_subtitle)

@@ -27,8 +27,9 @@ def run_app(
 ) -> int:
     """Run the TUI on the repository at ``path`` until the user quits.
 
-    Returns the exit status: 0 after a normal quit, 2 when ``path`` is not a usable
-    repository folder (the reason goes to stderr as ``r2d-tui: error: …``).
+    Returns the exit status: 0 after a normal quit, 1 when the app stopped on an error,
+    2 when ``path`` is not a usable repository folder (the reason goes to stderr as
+    ``r2d-tui: error: …``).
     """
     from textual.theme import BUILTIN_THEMES
 
@@ -52,4 +53,6 @@ def run_app(
         test_on_build=test_on_build, ui=ui,
     ))
     result = app.run()
+    if app.return_code:  # Textual sets 1 after an unhandled exception (it printed it)
+        return 1
     return int(result or 0)

@@ -225,7 +225,8 @@ class MainScreen(RunControls):
         self._schedule_journal()
         self.dirty_count = len(dirty)
         self.editor.border_subtitle = (
-            "● unsaved" if self.current_path is not None and self.current_path in dirty else ""
+            "● unsaved" if self.current_path is not None and self.current_path in dirty
+            else self.editor.read_only_note
         )
         self.refresh_bindings()
 

@@ -114,6 +114,8 @@ class EnvEditor(TextArea):
         self._cursors: dict[str, tuple[int, int]] = {}
         self._loaded: tuple[str, str] | None = None
         """The text last loaded and the text shown for it, when the two differ."""
+        self.faithful = True
+        """The view holds the file's text exactly (else it is shown read-only)."""
         self.marks: dict[int, Severity] = {}
         """0-based line → the worst severity of the findings on it (in the open file)."""
 
@@ -135,11 +137,19 @@ class EnvEditor(TextArea):
         except LanguageDoesNotExist:
             self.language = None
         self._load(text)
-        self.read_only = False
+        self.read_only = not self.faithful
         self.placeholder = "(empty file: type to start it)"
         self.indent_width = 4 if path.endswith((".py", "postBuild", "start")) else 2
         row, column = self._cursors.get(path, (0, 0))
         self.move_cursor((row, column), center=True)
+
+    @property
+    def read_only_note(self) -> str:
+        """Why the open file is read-only (``""`` when it is not)."""
+        if self.faithful:
+            return ""
+        return ("read-only: holds line separators the editor would change (form feed, "
+                "U+2028, a lone CR); edit it in another editor")
 
     def close_file(self) -> None:
         """Show no file (the open one was deleted on disk): empty and read-only."""
@@ -151,6 +161,8 @@ class EnvEditor(TextArea):
         """Replace the content (e.g. after a revert or a change on disk), keeping the cursor."""
         location = self.cursor_location
         self._load(text)
+        if self.path is not None:
+            self.read_only = not self.faithful
         self.move_cursor(location, center=True)
 
     def _load(self, text: str) -> None:
@@ -164,6 +176,14 @@ class EnvEditor(TextArea):
         shown = text.replace("\r\n", "\n")
         self._loaded = (text, shown) if shown != text else None
         self.load_text(shown)
+        # TextArea splits lines where str.splitlines() does: also on a form feed, a lone
+        # \r, U+2028 and their kin, and writes them back as line breaks. Such a file would
+        # change (a comment's tail becoming a requirement) on the first keystroke: it is
+        # shown read-only instead (see :attr:`faithful`).
+        self.faithful = self.text == shown
+        if not self.faithful:
+            self._loaded = (text, self.text)  # report the file's own text, not the view's
+        self.border_subtitle = self.read_only_note
 
     def apply_text(self, text: str) -> None:
         """Change the content to ``text`` as one edit, so ``ctrl+z`` undoes it.
