@@ -493,3 +493,24 @@ async def test_ordinary_files_stay_editable(tmp_path: Path) -> None:
         screen = main_screen(pilot)
         assert not screen.editor.read_only and screen.editor.faithful
         assert "read-only" not in str(screen.editor.border_subtitle)
+
+
+async def test_saving_an_unedited_file_writes_nothing(tmp_path: Path) -> None:
+    """A postBuild with mixed line endings (mostly CRLF) opened and saved without an edit
+    keeps every byte: the editor holds one line-ending style, so a save of nothing must not
+    rewrite the file."""
+    root = make_repo(tmp_path / "mixed", {"requirements.txt": "numpy\n"})
+    data = b"#!/bin/bash\r\necho a\r\necho b\necho c\r\n"
+    (root / "postBuild").write_bytes(data)
+    before = (root / "postBuild").stat().st_mtime_ns
+    app = make_app(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(pilot)
+        screen.open_file("postBuild")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert screen.workspace.dirty_paths() == []
+    assert (root / "postBuild").read_bytes() == data
+    assert (root / "postBuild").stat().st_mtime_ns == before

@@ -485,6 +485,11 @@ class MainScreen(RunControls):
                 self.workspace.set_text(path, text)
                 self._sync_files()
                 self.refresh_analysis()
+        if not self.workspace.is_dirty(path) and not self.workspace.disk_changed(path):
+            # nothing to write: rewriting would only risk bytes the view cannot show (a
+            # file with mixed line endings comes back with one style)
+            self.notify(f"No changes to save in {path}", timeout=2, markup=False)
+            return
         self.save_file(path)
 
     @work(group="save", exit_on_error=False, description="save file")
