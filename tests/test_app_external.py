@@ -54,6 +54,27 @@ async def test_clean_file_changed_on_disk_is_reloaded(tmp_path: Path) -> None:
         assert screen.workspace.text("requirements.txt") == "scipy\n"
 
 
+async def test_clean_file_rewritten_unreadable_closes_and_typing_cannot_crash(
+    tmp_path: Path,
+) -> None:
+    """The open, clean file is rewritten in latin-1 (or replaced by a folder) from outside:
+    the editor closes it and says why, instead of showing stale text; the app keeps going."""
+    root = python_repo(tmp_path)
+    app = make_app(root, watch_files=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(pilot)
+        screen.open_file("requirements.txt")
+        await settle(pilot)
+        (root / "requirements.txt").write_bytes(b"numpy # caf\xe9\n")
+        await until(pilot, lambda: screen.current_path is None, "the close")
+        assert screen.editor.path is None and screen.editor.read_only
+        await pilot.press("x", "ctrl+s")  # nothing open: no crash, nothing written
+        await settle(pilot)
+        assert app.return_code is None  # still running
+        assert (root / "requirements.txt").read_bytes() == b"numpy # caf\xe9\n"
+
+
 async def test_clean_file_deleted_closes_and_a_recreated_one_comes_back(tmp_path: Path) -> None:
     root = python_repo(tmp_path)
     app = make_app(root, watch_files=True)

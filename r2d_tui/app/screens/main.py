@@ -26,7 +26,6 @@ the only places that assign the reactive state.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from typing import TYPE_CHECKING, ClassVar
 
@@ -538,8 +537,15 @@ class MainScreen(RunControls):
         if path != self.current_path:
             return
         if self.workspace.abspath(path).exists():
-            with contextlib.suppress(WorkspaceError):
+            try:
                 self.editor.replace_text(self.workspace.open(path).text)
+            except WorkspaceError as error:  # now a folder, another encoding, too large…
+                self.workspace.revert(path)
+                self.current_path = None
+                self.editor.close_file()
+                self.notify(f"{error}; closed it", title="Changed on disk",
+                            severity="warning", timeout=6, markup=False)
+                return
             self.notify(f"Reloaded {path} from disk", timeout=3, markup=False)
         else:
             self.current_path = None
