@@ -161,8 +161,24 @@ class RenderResult:
 _installed = False
 
 
+def prepare_renderer() -> None:
+    """Import repo2docker and install r2d-tui's patches now (0.3–0.5 s, idempotent).
+
+    For a front end that showed a cached preview without importing repo2docker: doing this
+    in a worker thread right after means the first edit's preview does not pay for it.
+    """
+    _install_patches()
+
+
 def _install_patches() -> None:
     """Cache repo2docker's compiled template and bound its network look-ups (idempotent)."""
+    if _installed:
+        return
+    with RENDER_LOCK:  # two threads' first renders must not patch twice
+        _install_patches_once()
+
+
+def _install_patches_once() -> None:
     global _installed
     if _installed:
         return

@@ -43,8 +43,6 @@ import signal
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -678,6 +676,9 @@ class RunningServer:
 
 
 def _http_answers(url: str) -> bool:
+    import urllib.error  # here, not at the top: the TUI imports this module at start-up
+    import urllib.request
+
     request = urllib.request.Request(url, method="GET")
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
     try:
