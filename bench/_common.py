@@ -6,6 +6,7 @@ raw buildx) in the same run, alternating rounds, and reports medians and ratios.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import subprocess
 import time
@@ -40,6 +41,19 @@ def report(results: dict[str, list[float]]) -> dict[str, float]:
         shown = " ".join(f"{v:.3f}" for v in values)
         print(f"  {name:<34} median {medians[name]:8.3f} s   [{shown}]")
     return medians
+
+
+def parse_args(parser: argparse.ArgumentParser, rounds: int) -> argparse.Namespace:
+    """Add ``--rounds`` and ``--quick`` (one round) to ``parser`` and parse the command line;
+    also compile r2d-tui's bytecode (:func:`ensure_bytecode`)."""
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--quick", action="store_true",
+                        help="one round and the smallest inputs (a smoke test)")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds = 1
+    ensure_bytecode()
+    return args
 
 
 def ensure_bytecode() -> None:

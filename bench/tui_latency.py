@@ -51,7 +51,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import ensure_bytecode, goal, report, rounds, time_command  # noqa: E402
+from _common import goal, parse_args, report, rounds, time_command  # noqa: E402
 
 DEBOUNCE = 0.05
 ANSI = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|.)")
@@ -202,12 +202,7 @@ def start_up(argv: list[str], env: dict[str, str], marker: bytes = FIRST_LINE) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="one round of each, fewer keys")
-    args = parser.parse_args()
-    if args.quick:
-        args.rounds = 1
-    ensure_bytecode()
+    args = parse_args(parser, rounds=7)
     work = Path(tempfile.mkdtemp(prefix="r2d-bench-tui-"))
     root = repo(work / "demo")
     bindir = Path(sys.executable).parent

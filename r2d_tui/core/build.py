@@ -47,6 +47,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+from r2d_tui.core.buildlog import BuildLog
 from r2d_tui.core.paths import cache_dir as cache_dir  # re-exported
 from r2d_tui.core.progress import ProgressEvent, ProgressTracker, Step
 from r2d_tui.core.render import RenderOptions, RenderResult, render, render_saved
@@ -521,6 +522,8 @@ class BuildStarted:
 
     argv: tuple[str, ...]
     tag: str
+    log_path: Path | None = None
+    """Where the build's full log is written (:mod:`r2d_tui.core.buildlog`)."""
 
 
 @dataclass(frozen=True)
@@ -569,6 +572,8 @@ class BuildResult:
     """Bytes of the built image as the engine stores it (``docker image inspect``)."""
     render: RenderResult | None = None
     """The render that was built (for :mod:`r2d_tui.core.sources` and failure explanations)."""
+    log_path: Path | None = None
+    """The build's full log on disk (front ends keep only its last lines)."""
 
 
 def count_steps(steps: list[Step]) -> tuple[int, int]:
@@ -693,14 +698,27 @@ async def run_build(
     :data:`TERMINATE_GRACE_SECONDS`), emits :class:`BuildCancelled` and re-raises
     :class:`asyncio.CancelledError`. ``on_event`` runs on the event loop and must not raise.
     """
-    emit = on_event or (lambda event: None)
     started = time.monotonic()
     tag = spec.image_tag
+    log = BuildLog.create(spec.root) if spec.render.ok else None
+    given = on_event or (lambda event: None)
+
+    def emit(event: BuildEvent) -> None:
+        if log is not None and not isinstance(
+            event, ContextSynced | BuildStarted | BuildCancelled | BuildFinished
+        ):
+            log.event(event)
+        given(event)
 
     def finish(result: BuildResult) -> BuildResult:
         result.duration_s = time.monotonic() - started
         result.render = spec.render
-        emit(BuildFinished(result))
+        if log is not None:
+            result.log_path = log.path
+            log.write_text(f"{'done' if result.success else 'failed'}: "
+                           f"{result.error or result.image_id or ''}".rstrip())
+            log.close()
+        given(BuildFinished(result))
         return result
 
     if not spec.render.ok or spec.render.context is None:
@@ -713,14 +731,18 @@ async def run_build(
     context = BuildContext(spec.root)
     try:
         async with _locked_async(context.lock_path):
-            return finish(await _sync_and_build(spec, context, emit))
+            return finish(await _sync_and_build(spec, context, emit, log))
     except asyncio.CancelledError:
-        emit(BuildCancelled(tag, time.monotonic() - started))
+        if log is not None:
+            log.write_text("cancelled")
+            log.close()
+        given(BuildCancelled(tag, time.monotonic() - started))
         raise
 
 
 async def _sync_and_build(
-    spec: BuildSpec, context: BuildContext, emit: Callable[[BuildEvent], None]
+    spec: BuildSpec, context: BuildContext, emit: Callable[[BuildEvent], None],
+    log: BuildLog | None = None,
 ) -> BuildResult:
     tag = spec.image_tag
     # The copy runs in a thread, which cancellation cannot stop: let it finish before the
@@ -745,7 +767,10 @@ async def _sync_and_build(
     with tempfile.TemporaryDirectory(prefix="r2d-tui-build-") as scratch:
         iidfile = Path(scratch) / "iid"
         argv = buildx_argv(spec, context_path, iidfile=iidfile)
-        result = await _run_buildx(argv, context_path, emit, tag)
+        if log is not None:
+            log.write_text("$ " + " ".join(argv))
+        result = await _run_buildx(argv, context_path, emit, tag,
+                                   log.path if log is not None else None)
         image_id = iidfile.read_text().strip() if iidfile.exists() else ""
     result.image_id = image_id or None
     result.sync = stats
@@ -761,7 +786,8 @@ async def _sync_and_build(
 
 
 async def _run_buildx(
-    argv: list[str], cwd: Path, emit: Callable[[BuildEvent], None], tag: str
+    argv: list[str], cwd: Path, emit: Callable[[BuildEvent], None], tag: str,
+    log_path: Path | None = None,
 ) -> BuildResult:
     tracker = ProgressTracker()
     try:
@@ -777,7 +803,7 @@ async def _run_buildx(
         return BuildResult(
             False, tag, error=f"could not run {argv[0]}: {error}", error_kind="engine"
         )
-    emit(BuildStarted(tuple(argv), tag))
+    emit(BuildStarted(tuple(argv), tag, log_path))
 
     async def read_progress() -> None:
         assert proc.stderr is not None
