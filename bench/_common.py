@@ -26,12 +26,19 @@ def time_command(argv: Sequence[str], *, cwd: str | None = None, ok: tuple[int, 
     return elapsed
 
 
-def rounds(measures: dict[str, Callable[[], float]], count: int) -> dict[str, list[float]]:
-    """Run each measure ``count`` times, interleaved (a, b, a, b…) so drift hits all alike."""
+def rounds(measures: dict[str, Callable[[], float]], count: int, *,
+           rotate: bool = False) -> dict[str, list[float]]:
+    """Run each measure ``count`` times, interleaved (a, b, a, b…) so drift hits all alike.
+
+    With ``rotate`` each round starts one measure later (a b c, b c a, c a b…), so no
+    measure always runs right after the same other one (a build just after repo2docker's
+    200 MB write-out pays for its disk flush)."""
     results: dict[str, list[float]] = {name: [] for name in measures}
-    for _ in range(count):
-        for name, measure in measures.items():
-            results[name].append(measure())
+    names = list(measures)
+    for index in range(count):
+        order = names[index % len(names):] + names[:index % len(names)] if rotate else names
+        for name in order:
+            results[name].append(measures[name]())
     return results
 
 

@@ -292,7 +292,7 @@ def main() -> None:
                 "docker buildx build (stable context)": bench.buildx,
                 "r2d-tui (run_build, warm process)": bench.r2d_tui,
                 "r2d-tui build (CLI)": bench.r2d_tui_cli,
-            }, args.rounds)
+            }, args.rounds, rotate=True)
             medians = summary[kind] = report(results)
             tui = medians["r2d-tui (run_build, warm process)"]
             cli = medians["r2d-tui build (CLI)"]
@@ -317,14 +317,18 @@ def main() -> None:
                   f"{statistics.median(step) * 1000:5.0f} ms, max {max(step) * 1000:5.0f} ms")
             print(f"  {'':<10} spawned [{' '.join(f'{v * 1000:.0f}' for v in spawn)}] ms; "
                   f"first step [{' '.join(f'{v * 1000:.0f}' for v in step)}] ms")
-            # anchor: the wait repo2docker imposes before any build starts (its median
-            # rebuild); the goal itself is absolute
+            # anchors: repo2docker's whole rebuild (when it would have anything to show),
+            # and for the first step, buildx's own time from being spawned to reporting
+            # its first step (the same process: r2d-tui cannot make it shorter)
             anchor = summary.get(kind, {}).get("repo2docker", float("nan"))
-            verdicts.append(lambda kind=kind, spawn=spawn, step=step, anchor=anchor: (
-                goal(f"save -> build start {kind} (buildx spawned)",
-                     statistics.median(spawn), anchor, unit="ms", target=0.2),
-                goal(f"save -> build start {kind} (BuildKit's first step)",
-                     statistics.median(step), anchor, unit="ms", target=0.2),
+            own = statistics.median(b - a for a, b in zip(spawn, step, strict=False))
+            print(f"  {'':<10} of which buildx's own start (spawned -> first step): median "
+                  f"{own * 1000:.0f} ms")
+            verdicts.append(lambda kind=kind, spawn=spawn, step=step, anchor=anchor, own=own: (
+                goal(f"save -> build start {kind} (buildx spawned; anchor: repo2docker's "
+                     "rebuild)", statistics.median(spawn), anchor, unit="ms", target=0.2),
+                goal(f"save -> BuildKit's first step {kind} (anchor: buildx's own start)",
+                     statistics.median(step), own, unit="ms", target=0.2),
             ))
         print()
         for verdict in verdicts:
