@@ -353,8 +353,8 @@ def main() -> None:
                     break
                 left = remaining
         print(f"\ncleaned up: {len(tags)} images, {work}, {len(mine) - left} of {len(mine)} "
-              f"build-cache records holding the {args.size_mb} MB data (records made by "
-              "others meanwhile are never touched)")
+              f"build-cache records holding (or built on) the {args.size_mb} MB data "
+              "(records made by others meanwhile are never touched)")
 
 if __name__ == "__main__":
     main()

@@ -50,7 +50,7 @@ from typing import Any, Literal
 from r2d_tui.core.buildlog import BuildLog
 from r2d_tui.core.paths import cache_dir as cache_dir  # re-exported
 from r2d_tui.core.progress import ProgressEvent, ProgressTracker, Step
-from r2d_tui.core.render import RenderOptions, RenderResult, render, render_saved
+from r2d_tui.core.render import RenderOptions, RenderResult
 from r2d_tui.core.workspace import Workspace
 
 #: How long a cancelled build gets to exit after SIGTERM before SIGKILL.
@@ -440,7 +440,7 @@ class BuildSpec:
         path = Path(root).resolve()
         return cls(
             root=path,
-            render=render(Workspace(path), options),
+            render=render_on_disk(Workspace(path), options),
             tag=tag,
             builder=builder,
             cache_from=cache_from,
@@ -459,7 +459,11 @@ class BuildSpec:
         """Like :meth:`from_disk`, keeping the workspace's path as the user gave it (which
         repo2docker writes into the ``repo2docker.repo`` label). Unsaved buffers are not
         built: the render reads the files on disk."""
-        return cls(root=workspace.root, render=render_saved(workspace, options), **buildx)
+        on_disk = Workspace(workspace.root, display_path=workspace.display_path)
+        try:
+            return cls(root=workspace.root, render=render_on_disk(on_disk, options), **buildx)
+        finally:
+            on_disk.close()
 
     @property
     def image_tag(self) -> str:
@@ -468,6 +472,17 @@ class BuildSpec:
     @property
     def image_platform(self) -> str | None:
         return self.platform or self.render.options.platform
+
+
+def render_on_disk(workspace: Workspace, options: RenderOptions | None) -> RenderResult:
+    """The render of ``workspace``'s files on disk, through :func:`detect` so that it is
+    cached: a rebuild whose environment files did not change (an edit of the code or the
+    data) needs no repo2docker import and no render, in a fresh ``r2d-tui build`` too."""
+    from r2d_tui.core.detection import detect
+
+    result = detect(workspace, options).render
+    assert result is not None  # detect always renders
+    return result
 
 
 def buildx_argv(spec: BuildSpec, context_dir: Path, *, iidfile: Path | None = None) -> list[str]:

@@ -184,14 +184,19 @@ def render_cached(workspace: Workspace, options: RenderOptions | None = None) ->
     The TUI's first preview then needs no repo2docker import (0.3–0.5 s of its start-up);
     the answer is the render the cached detection made, byte for byte.
     """
+    return cached_render(workspace, options) or render_mod.render(workspace, options)
+
+
+def cached_render(workspace: Workspace, options: RenderOptions | None = None
+                  ) -> RenderResult | None:
+    """The cached render of ``workspace`` (see :func:`render_cached`), or ``None``."""
     from r2d_tui.core import detect_cache
 
-    if not workspace.dirty_paths():
-        key = detect_cache.key_for(workspace, options)
-        cached = detect_cache.load(key) if key is not None else None
-        if cached is not None and cached.render is not None:
-            return cached.render
-    return render_mod.render(workspace, options)
+    if workspace.dirty_paths():
+        return None
+    key = detect_cache.key_for(workspace, options)
+    cached = detect_cache.load(key) if key is not None else None
+    return cached.render if cached is not None else None
 
 
 def _default_python() -> str:
