@@ -196,7 +196,9 @@ def start_up(argv: list[str], env: dict[str, str], marker: bytes = FIRST_LINE) -
             proc.wait()
         os.close(master)
     if found is None:
-        raise SystemExit(f"{' '.join(argv)} never showed the preview")
+        screen = ANSI.sub(b"", seen).decode("utf-8", "replace")[-3000:]
+        raise SystemExit(f"{' '.join(argv)} never showed the preview; the terminal "
+                         f"ended with:\n{screen}")
     return found
 
 

@@ -35,6 +35,11 @@ from r2d_tui.core.workspace import Workspace
 #: Serialises every call into repo2docker's buildpacks (they depend on the process cwd).
 RENDER_LOCK = threading.RLock()
 
+#: Held while a thread imports repo2docker or the Docker SDK for the first time: two
+#: threads importing the same packages at once (a render and the TUI's start-up clean-up of
+#: orphaned containers both import ``docker``) can fail with ``KeyError: 'docker'``.
+IMPORT_LOCK = threading.RLock()
+
 #: Buildpack class name → the short name used by ``r2d-tui detect``.
 BUILDPACK_KEYS: dict[str, str] = {
     "DockerBuildPack": "docker",
@@ -174,7 +179,7 @@ def _install_patches() -> None:
     """Cache repo2docker's compiled template and bound its network look-ups (idempotent)."""
     if _installed:
         return
-    with RENDER_LOCK:  # two threads' first renders must not patch twice
+    with RENDER_LOCK, IMPORT_LOCK:  # two threads' first renders must not patch twice
         _install_patches_once()
 
 

@@ -101,8 +101,11 @@ def docker_client(timeout: int = 60) -> Any:
     the endpoint of the CLI's current ``docker context`` is used when it is not the default
     socket. Raises :class:`RunError` when no engine answers.
     """
-    import docker
-    from docker.errors import DockerException
+    from r2d_tui.core.render import IMPORT_LOCK
+
+    with IMPORT_LOCK:  # a render thread may be importing repo2docker (and docker) now
+        import docker
+        from docker.errors import DockerException
 
     key = os.environ.get("DOCKER_HOST", "")
     with _CLIENTS_LOCK:
