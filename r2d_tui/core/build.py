@@ -203,7 +203,9 @@ class BuildContext:
 
 def _included_paths(root: Path, patterns: tuple[str, ...]) -> set[str]:
     """Repository paths repo2docker puts under ``src/`` (files and folders, relative)."""
-    from docker.utils.build import exclude_paths
+    from r2d_tui.core.render import import_locked
+
+    exclude_paths = import_locked("docker.utils.build").exclude_paths
 
     # exclude_paths appends "!Dockerfile" to the list it is given: pass a copy.
     return {str(p) for p in exclude_paths(str(root), list(patterns))}

@@ -591,7 +591,9 @@ def _join_names(paths: Sequence[str]) -> str:
 
 def _ignore_matcher(result: RenderResult, root: Path | None) -> Callable[[str], bool] | None:
     """True for paths the build context leaves out (its ignore patterns)."""
-    from docker.utils.build import PatternMatcher
+    from r2d_tui.core.render import import_locked
+
+    PatternMatcher = import_locked("docker.utils.build").PatternMatcher  # noqa: N806
 
     plan = result.context
     if plan is None:

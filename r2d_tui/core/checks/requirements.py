@@ -17,6 +17,7 @@ from pathlib import PurePosixPath
 
 from r2d_tui.core.checks import UNIVERSAL_BREAKS, CheckContext, located_lines, rule
 from r2d_tui.core.findings import Finding, Severity
+from r2d_tui.core.render import import_locked
 
 GLOBAL_OPTIONS = frozenset({
     "-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i", "--index-url",
@@ -221,7 +222,7 @@ def invalid_requirement(context: CheckContext) -> Iterator[Finding]:
             continue
         # imported here, only when a requirements file is installed (importing repo2docker
         # costs a few hundred ms, and detection results are cached without it)
-        from repo2docker.utils import is_local_pip_requirement
+        is_local_pip_requirement = import_locked("repo2docker.utils").is_local_pip_requirement
 
         # Before the repository is copied (no local reference anywhere in the file, and no
         # package install), no path exists yet: 'src/pkg' (without './') then fails.
@@ -265,7 +266,7 @@ def local_reference_defeats_cache(context: CheckContext) -> Iterator[Finding]:
     if _installs_after_copy(context):
         return  # a package repo installs after the copy anyway
     for path in requirement_files(context):
-        from repo2docker.utils import is_local_pip_requirement
+        is_local_pip_requirement = import_locked("repo2docker.utils").is_local_pip_requirement
 
         text = context.text(path)
         if text is None:
