@@ -10,12 +10,12 @@ empty log (no build), measured in the same run. With a log, the app builds throu
 build action (ctrl+b: the real engine, the real progress stream), waits for the build to
 finish with the Build tab shown, and then reads ``VmRSS`` (and the peak, ``VmHWM``) from
 ``/proc/self/status``. It also checks that the full log on disk has every line while the
-log widget holds only its cap. A log three times as long (three steps) is measured too.
+log widget holds only its cap. ``--three-steps`` adds a log three times as long.
 
 Images are tagged ``r2d-tui-bench-mem-<nonce>/…`` and removed at the end, with the build
 cache records whose step text carries the nonce (nobody else's).
 
-    python bench/memory.py [--rounds 3] [--lines 5000] [--quick]
+    python bench/memory.py [--rounds 3] [--lines 5000] [--three-steps] [--quick]
 """
 
 from __future__ import annotations
@@ -126,11 +126,14 @@ def cleanup(tags: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=5000, help="lines per RUN step")
+    parser.add_argument("--three-steps", action="store_true",
+                        help="also a log of three such steps (not yet reliable: BuildKit "
+                        "delivered only two steps' lines in some runs)")
     args = parse_args(parser, rounds=3)
     work = Path(tempfile.mkdtemp(prefix="r2d-bench-mem-"))
     env = {**os.environ, "R2D_TUI_CACHE_DIR": str(work / "cache")}
     # the extra case: three steps of that many lines (the in-memory cap is per step)
-    sizes = [args.lines] if args.quick else [args.lines, args.lines * 3]
+    sizes = [args.lines, args.lines * 3] if args.three_steps else [args.lines]
     repos = {n: make_repo(work / f"log{n}", n, steps=n // args.lines) for n in sizes}
     tags: list[str] = []
     results: dict[str, list[dict[str, float]]] = {"empty": []}
@@ -169,7 +172,7 @@ def main() -> None:
         anchor = medians["empty"]
         goal(f"TUI RSS with a {args.lines}-line build log", medians[str(args.lines)], anchor,
              unit="MB", target=150.0)
-        if not args.quick:
+        if args.three_steps:
             goal(f"TUI RSS with a {args.lines * 3}-line build log in 3 steps",
                  medians[str(args.lines * 3)], anchor, unit="MB", target=150.0)
     finally:
