@@ -34,26 +34,29 @@ def main() -> None:
     cache = tmp / "cache"
     env = {**os.environ, "R2D_TUI_CACHE_DIR": str(cache)}
     verdicts: list[tuple[str, float, float]] = []
-    for name in ("binder-examples__conda", "binder-examples__requirements"):
-        repo = corpus.materialise(name, tmp)
-        r2d = [str(bindir / "r2d-tui"), "dockerfile", str(repo)]
-        anchor = [str(bindir / "repo2docker"), "--no-build", str(repo)]
+    try:
+        for name in ("binder-examples__conda", "binder-examples__requirements"):
+            repo = corpus.materialise(name, tmp)
+            r2d = [str(bindir / "r2d-tui"), "dockerfile", str(repo)]
+            anchor = [str(bindir / "repo2docker"), "--no-build", str(repo)]
 
-        def cold(r2d: list[str] = r2d) -> float:
-            shutil.rmtree(cache, ignore_errors=True)
-            return time_command(r2d, env=env)
+            def cold(r2d: list[str] = r2d) -> float:
+                shutil.rmtree(cache, ignore_errors=True)
+                return time_command(r2d, env=env)
 
-        print(f"{name}:")
-        medians = report(rounds({
-            "repo2docker --no-build": lambda anchor=anchor: time_command(anchor, env=env),
-            "r2d-tui dockerfile (cold cache)": cold,
-            "r2d-tui dockerfile": lambda r2d=r2d: time_command(r2d, env=env),
-        }, args.rounds))
-        base = medians["repo2docker --no-build"]
-        for key in ("r2d-tui dockerfile (cold cache)", "r2d-tui dockerfile"):
-            print(f"  ratio {key} / repo2docker: {medians[key] / base:.2f}")
-        verdicts += [(f"{key} ({name})", medians[key], base)
-                     for key in ("r2d-tui dockerfile (cold cache)", "r2d-tui dockerfile")]
+            print(f"{name}:")
+            medians = report(rounds({
+                "repo2docker --no-build": lambda anchor=anchor: time_command(anchor, env=env),
+                "r2d-tui dockerfile (cold cache)": cold,
+                "r2d-tui dockerfile": lambda r2d=r2d: time_command(r2d, env=env),
+            }, args.rounds))
+            base = medians["repo2docker --no-build"]
+            for key in ("r2d-tui dockerfile (cold cache)", "r2d-tui dockerfile"):
+                print(f"  ratio {key} / repo2docker: {medians[key] / base:.2f}")
+            verdicts += [(f"{key} ({name})", medians[key], base)
+                         for key in ("r2d-tui dockerfile (cold cache)", "r2d-tui dockerfile")]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     print()
     for label, measured, anchor in verdicts:
         # faster than repo2docker --no-build: below 1.00 x the anchor

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -82,25 +83,29 @@ def main() -> None:
     print(f"{args.rounds} rounds of one fresh process each, {renders} warm renders per process; "
           "median ms (p90) over all renders")
     verdicts = []
-    for name, kind in (("binder-examples__conda", "conda"),
-                       ("binder-examples__requirements", "python"),
-                       ("numpy__numpy-tutorials", "conda")):
-        repo = corpus.materialise(name, tmp)
-        anchor: list[float] = []
-        ours: list[float] = []
-        for _ in range(args.rounds):  # interleaved, so drift hits both alike
-            anchor += measure(ANCHOR, repo, renders)
-            ours += measure(OURS, repo, renders)
-        a, o = statistics.median(anchor), statistics.median(ours)
-        a90 = sorted(anchor)[int(len(anchor) * 0.9)]
-        o90 = sorted(ours)[int(len(ours) * 0.9)]
-        print(f"  {name:<34} {kind:<7} repo2docker {a * 1000:6.2f} ({a90 * 1000:6.2f})   "
-              f"r2d-tui {o * 1000:6.2f} ({o90 * 1000:6.2f})   ratio r2d-tui/repo2docker "
-              f"{o / a:.2f}")
-        verdicts.append((f"render {kind} ({name})", o, a))
+    try:
+        for name, kind in (("binder-examples__conda", "conda"),
+                           ("binder-examples__requirements", "python"),
+                           ("numpy__numpy-tutorials", "conda")):
+            repo = corpus.materialise(name, tmp)
+            anchor: list[float] = []
+            ours: list[float] = []
+            for _ in range(args.rounds):  # interleaved, so drift hits both alike
+                anchor += measure(ANCHOR, repo, renders)
+                ours += measure(OURS, repo, renders)
+            a, o = statistics.median(anchor), statistics.median(ours)
+            a90 = sorted(anchor)[int(len(anchor) * 0.9)]
+            o90 = sorted(ours)[int(len(ours) * 0.9)]
+            print(f"  {name:<34} {kind:<7} repo2docker {a * 1000:6.2f} ({a90 * 1000:6.2f})   "
+                  f"r2d-tui {o * 1000:6.2f} ({o90 * 1000:6.2f})   ratio r2d-tui/repo2docker "
+                  f"{o / a:.2f}")
+            verdicts.append((f"render {kind} ({name})", o, a))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     print()
     for label, o, a in verdicts:
         goal(label, o, a, unit="ms", target=0.005)
+
 
 if __name__ == "__main__":
     main()
