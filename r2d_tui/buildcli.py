@@ -24,7 +24,6 @@ ended) and exits.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import shlex
@@ -418,6 +417,8 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
 def run_build_command(
     args: argparse.Namespace, options: RenderOptions, workspace: Workspace
 ) -> int:
+    import asyncio  # here, not at the top: argument parsing must stay cheap
+
     from r2d_tui.core.build import BuildSpec, run_build_sync
     from r2d_tui.core.render import options_for_build
 
@@ -452,6 +453,8 @@ def run_build_command(
 async def _watch(
     workspace: Workspace, make_spec: Callable[[], BuildSpec], reporter: Reporter
 ) -> int:
+    import asyncio  # here, not at the top: argument parsing must stay cheap
+
     from r2d_tui.core.build import BuildStarted
     from r2d_tui.core.watch import WatchBuilder
 

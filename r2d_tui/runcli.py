@@ -12,7 +12,6 @@ and re-tests whenever a file that affects the image changes.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import signal
@@ -347,6 +346,8 @@ def _verify(args: argparse.Namespace, image: str, root: Path) -> tuple[Any, Call
 
 
 def cmd_test(args: argparse.Namespace, options: RenderOptions, workspace: Workspace) -> int:
+    import asyncio  # here, not at the top: argument parsing must stay cheap
+
     from r2d_tui.core.run import RunError, install_exit_cleanup
 
     install_exit_cleanup()
@@ -379,6 +380,8 @@ def cmd_test(args: argparse.Namespace, options: RenderOptions, workspace: Worksp
 async def _test_watch(
     args: argparse.Namespace, options: RenderOptions, workspace: Workspace
 ) -> int:
+    import asyncio  # here, not at the top: argument parsing must stay cheap
+
     from r2d_tui.buildcli import make_reporter
     from r2d_tui.core.build import BuildEvent, BuildStarted
     from r2d_tui.core.run import RunError

@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from r2d_tui.app.messages import BuildEnded, FileSaved
+from r2d_tui.app.screens.main import MainScreen
 from r2d_tui.app.widgets.build_panel import BuildPanel
 from r2d_tui.core.render import RenderOptions
 
@@ -41,6 +42,15 @@ async def wait_for(pilot: Pilot[int], condition: object, timeout: float = 60.0) 
             return
         await pilot.pause(0.05)
     raise AssertionError("condition not met in time")
+
+
+async def press_build(pilot: Pilot[int]) -> tuple[MainScreen, BuildPanel]:
+    """Settle the app, then press ctrl+b; the main screen and its build panel."""
+    await settle(pilot)
+    screen = main_screen(pilot)
+    panel = screen.query_one(BuildPanel)
+    await pilot.press("ctrl+b")
+    return screen, panel
 
 
 async def test_watch_on_save_builds_and_shows_success(tmp_path: Path, tag: str) -> None:
@@ -82,10 +92,7 @@ async def test_rebuild_of_a_generated_dockerfile_is_cached(tmp_path: Path, tag: 
     options = RenderOptions(base_image=SHIM, user_id=1000, user_name="jovyan")
     app = make_app(root, tag=tag, options=options)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        screen = main_screen(pilot)
-        panel = screen.query_one(BuildPanel)
-        await pilot.press("ctrl+b")
+        screen, panel = await press_build(pilot)
         await settle(pilot)
         assert panel.result is not None and panel.result.success, panel.result
         await pilot.press("ctrl+b")
@@ -105,10 +112,7 @@ async def test_f4_cancels_a_running_build(tmp_path: Path, tag: str) -> None:
     )
     app = make_app(root, tag=tag)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        screen = main_screen(pilot)
-        panel = screen.query_one(BuildPanel)
-        await pilot.press("ctrl+b")
+        screen, panel = await press_build(pilot)
         await wait_for(
             pilot,
             lambda: any(state == "running" and "sleep 60" in name
@@ -124,3 +128,31 @@ async def test_f4_cancels_a_running_build(tmp_path: Path, tag: str) -> None:
                    for state, name in panel.step_rows)
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=False)
     assert tag not in ps.stdout
+
+
+async def test_long_log_is_capped_on_screen_and_kept_in_full_on_disk(tmp_path: Path,
+                                                                     tag: str) -> None:
+    marker = uuid.uuid4().hex[:8]
+    root = make_repo(tmp_path / "chatty", {
+        "Dockerfile": f"FROM {BUSYBOX}\n"
+        f"RUN i=1; while [ $i -le 2600 ]; do echo {marker}-$i; i=$((i+1)); done\n"
+    })
+    app = make_app(root, tag=tag)
+    async with app.run_test(size=SIZE) as pilot:
+        screen, panel = await press_build(pilot)
+        await wait_for(pilot, lambda: panel.result is not None)
+        assert panel.result is not None and panel.result.success, panel.result
+        log_path = panel.result.log_path
+        assert log_path is not None and panel.log_path == log_path
+        on_disk = log_path.read_text(encoding="utf-8")
+        assert all(f"{marker}-{i}\n" in on_disk for i in (1, 600, 2600))
+        widget = panel.query_one("#build-log")
+        title = str(panel.query_one("#build-log-title").render())
+        assert f"full log: {log_path}" in title
+        shown = list(widget.lines)  # type: ignore[attr-defined]
+        assert len(shown) <= 2000 and shown[-1] == f"{marker}-2600"
+        # re-showing the step says what the widget leaves out, and where it all is
+        run_step = next(d for d, step in panel.steps.items() if "RUN i=1" in step.name)
+        panel._show_step_log(run_step)
+        first = list(widget.lines)[0]  # type: ignore[attr-defined]
+        assert "earlier lines not shown" in first and str(log_path) in first

@@ -38,7 +38,7 @@ class Session:
     """Image tag (``None``: ``r2d-tui/<folder>:latest``)."""
     watch: bool = False
     """Start with build-on-save on."""
-    debounce: float = 0.08
+    debounce: float = 0.05
     """Seconds of quiet typing before the preview re-renders (0 in tests)."""
     probe_engine: bool = True
     """Ask the container engine for its state at start-up (off for deterministic tests)."""

@@ -47,10 +47,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from r2d_tui.core import lazy
+from r2d_tui.core.buildlog import BuildLog
 from r2d_tui.core.paths import cache_dir as cache_dir  # re-exported
 from r2d_tui.core.progress import ExpectedStep, ProgressEvent, ProgressTracker, Step
-from r2d_tui.core.render import RenderOptions, RenderResult, render, render_saved
+from r2d_tui.core.render import RenderOptions, RenderResult
 from r2d_tui.core.workspace import Workspace
 
 #: How long a cancelled build gets to exit after SIGTERM before SIGKILL.
@@ -264,8 +264,9 @@ class BuildContext:
 
 def _included_paths(root: Path, patterns: tuple[str, ...]) -> set[str]:
     """Repository paths repo2docker puts under ``src/`` (files and folders, relative)."""
-    lazy.load("docker")  # first import: one thread at a time
-    from docker.utils.build import exclude_paths
+    from r2d_tui.core.render import import_locked
+
+    exclude_paths = import_locked("docker.utils.build").exclude_paths
 
     # exclude_paths appends "!Dockerfile" to the list it is given: pass a copy.
     return {str(p) for p in exclude_paths(str(root), list(patterns))}
@@ -502,7 +503,7 @@ class BuildSpec:
         path = Path(root).resolve()
         return cls(
             root=path,
-            render=render(Workspace(path), options),
+            render=render_on_disk(Workspace(path), options),
             tag=tag,
             builder=builder,
             cache_from=cache_from,
@@ -521,7 +522,11 @@ class BuildSpec:
         """Like :meth:`from_disk`, keeping the workspace's path as the user gave it (which
         repo2docker writes into the ``repo2docker.repo`` label). Unsaved buffers are not
         built: the render reads the files on disk."""
-        return cls(root=workspace.root, render=render_saved(workspace, options), **buildx)
+        on_disk = Workspace(workspace.root, display_path=workspace.display_path)
+        try:
+            return cls(root=workspace.root, render=render_on_disk(on_disk, options), **buildx)
+        finally:
+            on_disk.close()
 
     @property
     def image_tag(self) -> str:
@@ -530,6 +535,17 @@ class BuildSpec:
     @property
     def image_platform(self) -> str | None:
         return self.platform or self.render.options.platform
+
+
+def render_on_disk(workspace: Workspace, options: RenderOptions | None) -> RenderResult:
+    """The render of ``workspace``'s files on disk, through :func:`detect` so that it is
+    cached: a rebuild whose environment files did not change (an edit of the code or the
+    data) needs no repo2docker import and no render, in a fresh ``r2d-tui build`` too."""
+    from r2d_tui.core.detection import detect
+
+    result = detect(workspace, options).render
+    assert result is not None  # detect always renders
+    return result
 
 
 def buildx_argv(spec: BuildSpec, context_dir: Path, *, iidfile: Path | None = None) -> list[str]:
@@ -584,6 +600,8 @@ class BuildStarted:
 
     argv: tuple[str, ...]
     tag: str
+    log_path: Path | None = None
+    """Where the build's full log is written (:mod:`r2d_tui.core.buildlog`)."""
 
 
 @dataclass(frozen=True)
@@ -632,6 +650,8 @@ class BuildResult:
     """Bytes of the built image as the engine stores it (``docker image inspect``)."""
     render: RenderResult | None = None
     """The render that was built (for :mod:`r2d_tui.core.sources` and failure explanations)."""
+    log_path: Path | None = None
+    """The build's full log on disk (front ends keep only its last lines)."""
 
 
 def count_steps(steps: list[Step]) -> tuple[int, int]:
@@ -756,14 +776,27 @@ async def run_build(
     :data:`TERMINATE_GRACE_SECONDS`), emits :class:`BuildCancelled` and re-raises
     :class:`asyncio.CancelledError`. ``on_event`` runs on the event loop and must not raise.
     """
-    emit = on_event or (lambda event: None)
     started = time.monotonic()
     tag = spec.image_tag
+    log = BuildLog.create(spec.root) if spec.render.ok else None
+    given = on_event or (lambda event: None)
+
+    def emit(event: BuildEvent) -> None:
+        if log is not None and not isinstance(
+            event, ContextSynced | BuildStarted | BuildCancelled | BuildFinished
+        ):
+            log.event(event)
+        given(event)
 
     def finish(result: BuildResult) -> BuildResult:
         result.duration_s = time.monotonic() - started
         result.render = spec.render
-        emit(BuildFinished(result))
+        if log is not None:
+            result.log_path = log.path
+            log.write_text(f"{'done' if result.success else 'failed'}: "
+                           f"{result.error or result.image_id or ''}".rstrip())
+            log.close()
+        given(BuildFinished(result))
         return result
 
     if not spec.render.ok or spec.render.context is None:
@@ -774,14 +807,18 @@ async def run_build(
     context = BuildContext(spec.root)
     try:
         async with _locked_async(context.lock_path):
-            return finish(await _sync_and_build(spec, context, emit))
+            return finish(await _sync_and_build(spec, context, emit, log))
     except asyncio.CancelledError:
-        emit(BuildCancelled(tag, time.monotonic() - started))
+        if log is not None:
+            log.write_text("cancelled")
+            log.close()
+        given(BuildCancelled(tag, time.monotonic() - started))
         raise
 
 
 async def _sync_and_build(
-    spec: BuildSpec, context: BuildContext, emit: Callable[[BuildEvent], None]
+    spec: BuildSpec, context: BuildContext, emit: Callable[[BuildEvent], None],
+    log: BuildLog | None = None,
 ) -> BuildResult:
     tag = spec.image_tag
     # The copy runs in a thread, which cancellation cannot stop: let it finish before the
@@ -806,7 +843,11 @@ async def _sync_and_build(
     with tempfile.TemporaryDirectory(prefix="r2d-tui-build-") as scratch:
         iidfile = Path(scratch) / "iid"
         argv = buildx_argv(spec, context_path, iidfile=iidfile)
-        result = await _run_buildx(argv, context_path, emit, tag, expected_steps(spec.render))
+        if log is not None:
+            log.write_text("$ " + " ".join(argv))
+        result = await _run_buildx(argv, context_path, emit, tag,
+                                   log.path if log is not None else None,
+                                   expected_steps(spec.render))
         image_id = iidfile.read_text().strip() if iidfile.exists() else ""
     result.image_id = image_id or None
     result.sync = stats
@@ -840,10 +881,8 @@ def expected_steps(result: RenderResult) -> tuple[ExpectedStep, ...]:
 
 
 async def _run_buildx(
-    argv: list[str],
-    cwd: Path,
-    emit: Callable[[BuildEvent], None],
-    tag: str,
+    argv: list[str], cwd: Path, emit: Callable[[BuildEvent], None], tag: str,
+    log_path: Path | None = None,
     expected: tuple[ExpectedStep, ...] = (),
 ) -> BuildResult:
     tracker = ProgressTracker(expected=expected)
@@ -860,7 +899,7 @@ async def _run_buildx(
         return BuildResult(
             False, tag, error=f"could not run {argv[0]}: {error}", error_kind="engine"
         )
-    emit(BuildStarted(tuple(argv), tag))
+    emit(BuildStarted(tuple(argv), tag, log_path))
 
     async def read_progress() -> None:
         assert proc.stderr is not None

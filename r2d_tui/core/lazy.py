@@ -18,7 +18,8 @@ import sys
 import threading
 from types import ModuleType
 
-_IMPORT_LOCK = threading.RLock()
+#: Held while a thread imports one of these packages for the first time.
+IMPORT_LOCK = threading.RLock()
 
 
 def load(name: str) -> ModuleType:
@@ -27,5 +28,5 @@ def load(name: str) -> ModuleType:
     spec = getattr(module, "__spec__", None)
     if module is not None and not getattr(spec, "_initializing", False):
         return module  # imported and done: no lock needed
-    with _IMPORT_LOCK:
+    with IMPORT_LOCK:
         return importlib.import_module(name)

@@ -36,6 +36,12 @@ from r2d_tui.core.workspace import Workspace
 #: Serialises every call into repo2docker's buildpacks (they depend on the process cwd).
 RENDER_LOCK = threading.RLock()
 
+#: Held while a thread imports repo2docker or the Docker SDK for the first time: two
+#: threads importing the same packages at once (a render and the TUI's start-up clean-up of
+#: orphaned containers both import ``docker``) can fail with ``KeyError: 'docker'``. The one
+#: lock of :mod:`r2d_tui.core.lazy`, so every guarded import waits for every other.
+IMPORT_LOCK = lazy.IMPORT_LOCK
+
 #: Buildpack class name → the short name used by ``r2d-tui detect``.
 BUILDPACK_KEYS: dict[str, str] = {
     "DockerBuildPack": "docker",
@@ -179,8 +185,32 @@ class RenderResult:
 _installed = False
 
 
+def import_locked(name: str) -> Any:
+    """``importlib.import_module(name)`` holding :data:`IMPORT_LOCK` (:func:`lazy.load`):
+    for the lazy imports of repo2docker and the Docker SDK that worker threads make (a
+    check, the context sync, the change filter) while another thread may be importing the
+    same packages."""
+    return lazy.load(name)
+
+
+def prepare_renderer() -> None:
+    """Import repo2docker and install r2d-tui's patches now (0.3–0.5 s, idempotent).
+
+    For a front end that showed a cached preview without importing repo2docker: doing this
+    in a worker thread right after means the first edit's preview does not pay for it.
+    """
+    _install_patches()
+
+
 def _install_patches() -> None:
     """Cache repo2docker's compiled template and bound its network look-ups (idempotent)."""
+    if _installed:
+        return
+    with RENDER_LOCK, IMPORT_LOCK:  # two threads' first renders must not patch twice
+        _install_patches_once()
+
+
+def _install_patches_once() -> None:
     global _installed
     if _installed:
         return

@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from r2d_tui.core import lazy
 from r2d_tui.core.progress import ExpectedStep
 from r2d_tui.core.render import RenderOptions, RenderResult, render_hidden
 from r2d_tui.core.workspace import Workspace
@@ -603,8 +602,9 @@ def _join_names(paths: Sequence[str]) -> str:
 
 def _ignore_matcher(result: RenderResult, root: Path | None) -> Callable[[str], bool] | None:
     """True for paths the build context leaves out (its ignore patterns)."""
-    lazy.load("docker")  # first import: one thread at a time
-    from docker.utils.build import PatternMatcher
+    from r2d_tui.core.render import import_locked
+
+    PatternMatcher = import_locked("docker.utils.build").PatternMatcher  # noqa: N806
 
     plan = result.context
     if plan is None:

@@ -28,7 +28,6 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
-from r2d_tui.core import lazy
 from r2d_tui.core.build import (
     BuildEvent,
     BuildResult,
@@ -103,11 +102,12 @@ class ChangeFilter:
         patterns: Iterable[str] = (),
         path_filter: Callable[[str], bool] | None = None,
     ) -> None:
-        lazy.load("docker")  # first import: one thread at a time
-        from docker.utils.build import PatternMatcher
+        from r2d_tui.core.render import import_locked
 
         # The same matcher (and the same "!Dockerfile" exception) as exclude_paths.
-        self._matcher = PatternMatcher([*patterns, "!Dockerfile"])
+        self._matcher = import_locked("docker.utils.build").PatternMatcher(
+            [*patterns, "!Dockerfile"]
+        )
         self._path_filter = path_filter
 
     def __call__(self, rel: str) -> bool:

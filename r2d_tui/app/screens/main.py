@@ -26,6 +26,7 @@ the only places that assign the reactive state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from typing import TYPE_CHECKING, ClassVar
 
@@ -59,17 +60,26 @@ from r2d_tui.app.widgets.run_panel import RunPanel, TestPanel
 from r2d_tui.app.widgets.status import StatusBar, buildpack_reason
 from r2d_tui.core.build import BuildResult, BuildSpec, default_tag, engine_status, run_build
 from r2d_tui.core.checks import run_checks
-from r2d_tui.core.detection import Detection, detect
+from r2d_tui.core.detection import Detection, detect, render_cached
 from r2d_tui.core.explain_failure import explain_saved
 from r2d_tui.core.findings import Finding
 from r2d_tui.core.fixes import FileFix, apply_fixes, fixable, plan_fixes
 from r2d_tui.core.recovery import discard_journal, read_journal, restore_journal, write_journal
-from r2d_tui.core.render import RenderResult, options_for_build, render, render_saved
+from r2d_tui.core.render import (
+    RenderResult,
+    options_for_build,
+    prepare_renderer,
+    render,
+    render_saved,
+)
 from r2d_tui.core.sources import Rebuild, StepSources, attribute_saved, plan_rebuild
 from r2d_tui.core.workspace import ExternalChangeError, Workspace, WorkspaceError
 
 if TYPE_CHECKING:
     from r2d_tui.app.app import Session
+
+#: At most this long the checks wait for the screen to show a new preview first.
+PAINT_WAIT_SECONDS = 0.25
 
 
 class MainScreen(RunControls):
@@ -433,7 +443,8 @@ class MainScreen(RunControls):
             await asyncio.sleep(self.session.debounce)
         workspace, options = self.workspace, self.session.options
         dirty = tuple(workspace.dirty_paths())
-        result = await asyncio.to_thread(render, workspace, options)
+        # unchanged files detected before come from the cache (no repo2docker import)
+        result = await asyncio.to_thread(render_cached, workspace, options)
         saved: str | None = None
         rebuild: Rebuild | None = None
         if dirty:
@@ -443,6 +454,10 @@ class MainScreen(RunControls):
                 plan_rebuild, saved_result, result, dirty, workspace.root
             )
         self.post_message(PreviewRendered(result, dirty, saved, rebuild))
+        # Let the new preview reach the screen before the checks start: run in a thread
+        # at once, they would hold the interpreter lock while the frame is composed.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wait_for_refresh(), PAINT_WAIT_SECONDS)
 
         def analyse() -> tuple[Detection, list[Finding]]:
             detection = detect(workspace, options)
@@ -450,6 +465,9 @@ class MainScreen(RunControls):
 
         detection, findings = await asyncio.to_thread(analyse)
         self.post_message(Analysed(detection, tuple(findings)))
+        # a cached first preview left repo2docker unimported: import it now, not on the
+        # first keystroke
+        await asyncio.to_thread(prepare_renderer)
 
     @on(PreviewRendered)
     def _preview_rendered(self, message: PreviewRendered) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -158,6 +159,8 @@ class BuildPanel(Vertical):
         """Why the last build failed."""
         self.builder: str | None = None
         """The buildx builder builds use (``None``: the current one)."""
+        self.log_path: Path | None = None
+        """The current build's full log on disk (the log widget keeps its last lines)."""
 
     def compose(self) -> ComposeResult:
         yield Static(Content.styled(NO_BUILD_YET, "dim"), id="build-summary")
@@ -227,6 +230,7 @@ class BuildPanel(Vertical):
         self._last_active = None
         self._log_step = None
         self._tag = tag
+        self.log_path = None
         self._started_at = time.monotonic()
         self.query_one(StepTable).clear()
         self.query_one("#build-log", Log).clear()
@@ -308,6 +312,9 @@ class BuildPanel(Vertical):
                 ])
         elif isinstance(event, BuildStarted):
             self._tag = event.tag
+            self.log_path = event.log_path
+            if self._log_step is not None:
+                self._show_step_log(self._log_step, keep_text=True)
         elif isinstance(event, BuildCancelled):
             self._finish_cancelled(event)
         elif isinstance(event, BuildFinished):
@@ -422,6 +429,7 @@ class BuildPanel(Vertical):
             title.update(Content.assemble(
                 ("log: ", "$text-muted"), (step.name, "bold"),
                 (f" · from {source}" if source else "", "$text-muted"),
+                (f" · full log: {self.log_path}" if self.log_path else "", "$text-muted"),
             ))
         if keep_text:
             return
@@ -430,9 +438,14 @@ class BuildPanel(Vertical):
         if step is None:
             title.update("")
             return
-        if step.dropped_lines:
-            log.write_line(f"… {step.dropped_lines} earlier lines dropped")
-        log.write_lines(strip_ansi(line) for line in step.logs[-LOG_MAX_LINES:])
+        # the widget keeps LOG_MAX_LINES: leave room for the line saying what is left out
+        room = LOG_MAX_LINES - 1 if step.dropped_lines or len(step.logs) > LOG_MAX_LINES \
+            else LOG_MAX_LINES
+        dropped = step.dropped_lines + max(0, len(step.logs) - room)
+        if dropped:
+            where = f" (the full log: {self.log_path})" if self.log_path else ""
+            log.write_line(f"… {dropped} earlier lines not shown{where}")
+        log.write_lines(strip_ansi(line) for line in step.logs[-room:])
 
     @on(DataTable.RowHighlighted, "#build-steps")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -449,6 +462,7 @@ class BuildPanel(Vertical):
     def _finish(self, result: BuildResult) -> None:
         self.result = result
         self.building = False
+        self.log_path = result.log_path or self.log_path
         for step in result.steps:
             if step.digest in self.steps:
                 self.steps[step.digest] = step
