@@ -255,7 +255,8 @@ async def test_tui_shows_the_engine_going_away_and_coming_back(
             await until(slow.running, "the RUN step to start")
             private_engine.kill()
             await until(lambda: not screen.building, "the build to end")
-            assert screen.engine_ready is False
+            # the failed build makes the app probe the engine: the state follows that probe
+            await until(lambda: screen.engine_ready is False, "the engine to be seen gone")
             assert screen.engine_text == "no engine"
             assert screen.last_build.startswith("✗")
             assert processes_mentioning(slow.tag) == []

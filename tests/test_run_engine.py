@@ -252,8 +252,11 @@ time.sleep(300)
 def test_containers_go_when_their_owner_goes(web: tuple[Path, str], how: str) -> None:
     _root, tag = web
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # As from a terminal: a runner that ignores SIGHUP (nohup) would pass that on, and
+    # r2d-tui rightly leaves an ignored SIGHUP ignored.
     proc = subprocess.Popen([sys.executable, "-c", OWNER_SCRIPT, tag, how], env=env,
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
     try:
         assert proc.stdout is not None
         name = proc.stdout.readline().strip()
