@@ -71,7 +71,8 @@ def _add_render_options(parser: argparse.ArgumentParser) -> None:
                        help="linux/amd64 or linux/arm64 (default: this machine's)")
 
 
-def _pairs(values: list[str], flag: str) -> tuple[tuple[str, str], ...]:
+def parse_pairs(values: list[str], flag: str) -> tuple[tuple[str, str], ...]:
+    """``KEY=VALUE`` option values as pairs; a value without ``=`` is an input error."""
     pairs = []
     for value in values:
         key, sep, rest = value.partition("=")
@@ -89,9 +90,9 @@ def render_options(args: argparse.Namespace) -> RenderOptions:
         user_id=args.user_id,
         user_name=args.user_name,
         appendix=args.appendix,
-        labels=_pairs(args.label, "--label"),
+        labels=parse_pairs(args.label, "--label"),
         target_repo_dir=args.target_repo_dir,
-        build_args=_pairs(args.build_arg, "--build-arg"),
+        build_args=parse_pairs(args.build_arg, "--build-arg"),
         platform=args.platform,
     )
 

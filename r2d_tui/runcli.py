@@ -116,18 +116,6 @@ def split_command(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def _pairs(values: list[str], flag: str) -> tuple[tuple[str, str], ...]:
-    from r2d_tui.cli import InputError
-
-    pairs = []
-    for value in values:
-        key, sep, rest = value.partition("=")
-        if not sep or not key:
-            raise InputError(f"{flag} {value!r}: expected KEY=VALUE")
-        pairs.append((key, rest))
-    return tuple(pairs)
-
-
 # --- building first -------------------------------------------------------------------------
 
 
@@ -212,6 +200,7 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
+    from r2d_tui.cli import parse_pairs
     from r2d_tui.core.run import RunOptions
 
     command = list(getattr(args, "cmd", None) or [])
@@ -220,7 +209,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         jupyter=True if getattr(args, "jupyter", False) else None,
         port=getattr(args, "port", None),
         editable=bool(getattr(args, "editable", False)),
-        environment=_pairs(args.env, "--env"),
+        environment=parse_pairs(args.env, "--env"),
     )
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from app_support import make_repo as write
 
 from r2d_tui.core.build import BuildEvent, BuildResult, BuildSpec, BuildStarted, run_build
 from r2d_tui.core.builders import list_builders
@@ -57,15 +58,6 @@ def tag() -> Iterator[str]:
     yield name
     docker("image", "rm", "--force", name, *BUILT)
     BUILT.clear()
-
-
-def write(root: Path, files: dict[str, str], executable: tuple[str, ...] = ()) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        path.chmod(0o755 if rel in executable else 0o644)
-    return root
 
 
 def dockerfile_steps(result: BuildResult) -> list[Step]:

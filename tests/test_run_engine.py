@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from app_support import make_repo as write
 
 from r2d_tui.cli import main
 from r2d_tui.core.build import EngineStatus
@@ -83,15 +84,6 @@ COPY image-tests /srv/image-tests
 def docker(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60,
                           check=False)
-
-
-def write(root: Path, files: dict[str, str], executable: tuple[str, ...] = ()) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        path.chmod(0o755 if rel in executable else 0o644)
-    return root
 
 
 def containers_named(name: str) -> list[str]:

@@ -47,6 +47,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+from r2d_tui.core import lazy
 from r2d_tui.core.buildlog import BuildLog
 from r2d_tui.core.paths import cache_dir as cache_dir  # re-exported
 from r2d_tui.core.progress import ExpectedStep, ProgressEvent, ProgressTracker, Step
@@ -264,9 +265,8 @@ class BuildContext:
 
 def _included_paths(root: Path, patterns: tuple[str, ...]) -> set[str]:
     """Repository paths repo2docker puts under ``src/`` (files and folders, relative)."""
-    from r2d_tui.core.render import import_locked
 
-    exclude_paths = import_locked("docker.utils.build").exclude_paths
+    exclude_paths = lazy.load("docker.utils.build").exclude_paths
 
     # exclude_paths appends "!Dockerfile" to the list it is given: pass a copy.
     return {str(p) for p in exclude_paths(str(root), list(patterns))}

@@ -185,14 +185,6 @@ class RenderResult:
 _installed = False
 
 
-def import_locked(name: str) -> Any:
-    """``importlib.import_module(name)`` holding :data:`IMPORT_LOCK` (:func:`lazy.load`):
-    for the lazy imports of repo2docker and the Docker SDK that worker threads make (a
-    check, the context sync, the change filter) while another thread may be importing the
-    same packages."""
-    return lazy.load(name)
-
-
 def prepare_renderer() -> None:
     """Import repo2docker and install r2d-tui's patches now (0.3–0.5 s, idempotent).
 

@@ -50,7 +50,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
 
-from r2d_tui.core.render import import_locked
+from r2d_tui.core import lazy
 
 #: Label on every container r2d-tui starts: the id of the process that owns it.
 LABEL_OWNER = "r2d-tui.owner"
@@ -103,7 +103,7 @@ def docker_client(timeout: int = 60) -> Any:
     the endpoint of the CLI's current ``docker context`` is used when it is not the default
     socket. Raises :class:`RunError` when no engine answers.
     """
-    import_locked("docker.errors")  # see IMPORT_LOCK
+    lazy.load("docker")  # first import: one thread at a time
     import docker
     from docker.errors import DockerException
 
@@ -217,7 +217,7 @@ class ImageConfig:
 
 def inspect_image(client: Any, image: str) -> ImageConfig:
     """Inspect ``image`` (a tag or id). Raises :class:`RunError` when it does not exist."""
-    import_locked("docker.errors")  # see IMPORT_LOCK
+    lazy.load("docker")  # first import: one thread at a time
     from docker.errors import DockerException, ImageNotFound
 
     try:
@@ -462,7 +462,7 @@ def cleanup_orphans(client: Any | None = None) -> list[str]:
     cannot be asked. Containers of live r2d-tui processes, of
     other hosts sharing the engine, and containers without r2d-tui's labels are left alone.
     """
-    import_locked("docker.errors")  # see IMPORT_LOCK
+    lazy.load("docker")  # first import: one thread at a time
     from docker.errors import DockerException, NotFound
 
     client = client if client is not None else docker_client()
@@ -592,7 +592,7 @@ class RunningServer:
 
     def status(self) -> str:
         """``running``, ``exited``, … as the engine says; ``removed`` once it is gone."""
-        import_locked("docker.errors")  # see IMPORT_LOCK
+        lazy.load("docker")  # first import: one thread at a time
         from docker.errors import NotFound
 
         try:
@@ -603,7 +603,7 @@ class RunningServer:
 
     def exit_status(self) -> int | None:
         """The container's exit status (``None`` while it runs or once it is gone)."""
-        import_locked("docker.errors")  # see IMPORT_LOCK
+        lazy.load("docker")  # first import: one thread at a time
         from docker.errors import DockerException
 
         if self.exited is not None:
@@ -660,7 +660,7 @@ class RunningServer:
     def stop(self, grace: int = STOP_GRACE_SECONDS) -> None:
         """Stop the server (SIGTERM, then SIGKILL after ``grace`` seconds) and remove its
         container. Idempotent and safe from any thread."""
-        import_locked("docker.errors")  # see IMPORT_LOCK
+        lazy.load("docker")  # first import: one thread at a time
         from docker.errors import DockerException
 
         self._stopped.set()
@@ -670,7 +670,7 @@ class RunningServer:
 
     def remove(self) -> None:
         """Force-remove the container (idempotent)."""
-        import_locked("docker.errors")  # see IMPORT_LOCK
+        lazy.load("docker")  # first import: one thread at a time
         from docker.errors import DockerException, NotFound
 
         if self._removed:
@@ -702,7 +702,7 @@ def _http_answers(url: str) -> bool:
 
 def stream_lines(container: Any) -> Iterator[list[str]]:
     """The container's output (following it until it ends) in batches of whole lines."""
-    import_locked("docker.errors")  # see IMPORT_LOCK
+    lazy.load("docker")  # first import: one thread at a time
     from docker.errors import DockerException
 
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -724,7 +724,7 @@ def stream_lines(container: Any) -> Iterator[list[str]]:
 
 def create_container(client: Any, image: str, kwargs: dict[str, Any]) -> Any:
     """Create a container and track it for cleanup before anything else can fail."""
-    import_locked("docker.errors")  # see IMPORT_LOCK
+    lazy.load("docker")  # first import: one thread at a time
     from docker.errors import DockerException, ImageNotFound
 
     try:
@@ -750,7 +750,7 @@ def start_server(
     Call :meth:`RunningServer.wait_ready` to wait for the URL to answer and
     :meth:`RunningServer.stop` to stop and remove it. Raises :class:`RunError`.
     """
-    import_locked("docker.errors")  # see IMPORT_LOCK
+    lazy.load("docker")  # first import: one thread at a time
     from docker.errors import APIError
 
     options = options or RunOptions()
@@ -839,7 +839,7 @@ class OneShot:
         timeout: float | None = None,
         max_lines: int = 5000,
     ) -> CommandRun:
-        import_locked("docker.errors")  # see IMPORT_LOCK
+        lazy.load("docker")  # first import: one thread at a time
         from docker.errors import DockerException
 
         started = time.monotonic()
@@ -914,7 +914,7 @@ def _fetch_file(container: Any, path: str, limit: int = 20 * 1024 * 1024) -> byt
     import io
     import tarfile
 
-    import_locked("docker.errors")  # see IMPORT_LOCK
+    lazy.load("docker")  # first import: one thread at a time
     from docker.errors import DockerException
 
     try:

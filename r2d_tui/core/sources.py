@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from r2d_tui.core import lazy
 from r2d_tui.core.progress import ExpectedStep
 from r2d_tui.core.render import RenderOptions, RenderResult, render_hidden
 from r2d_tui.core.workspace import Workspace
@@ -602,9 +603,8 @@ def _join_names(paths: Sequence[str]) -> str:
 
 def _ignore_matcher(result: RenderResult, root: Path | None) -> Callable[[str], bool] | None:
     """True for paths the build context leaves out (its ignore patterns)."""
-    from r2d_tui.core.render import import_locked
 
-    PatternMatcher = import_locked("docker.utils.build").PatternMatcher  # noqa: N806
+    PatternMatcher = lazy.load("docker.utils.build").PatternMatcher  # noqa: N806
 
     plan = result.context
     if plan is None:

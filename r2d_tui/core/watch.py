@@ -28,6 +28,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
+from r2d_tui.core import lazy
 from r2d_tui.core.build import (
     BuildEvent,
     BuildResult,
@@ -102,10 +103,9 @@ class ChangeFilter:
         patterns: Iterable[str] = (),
         path_filter: Callable[[str], bool] | None = None,
     ) -> None:
-        from r2d_tui.core.render import import_locked
 
         # The same matcher (and the same "!Dockerfile" exception) as exclude_paths.
-        self._matcher = import_locked("docker.utils.build").PatternMatcher(
+        self._matcher = lazy.load("docker.utils.build").PatternMatcher(
             [*patterns, "!Dockerfile"]
         )
         self._path_filter = path_filter

@@ -15,9 +15,9 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 
+from r2d_tui.core import lazy
 from r2d_tui.core.checks import UNIVERSAL_BREAKS, CheckContext, located_lines, rule
 from r2d_tui.core.findings import Finding, Severity
-from r2d_tui.core.render import import_locked
 
 GLOBAL_OPTIONS = frozenset({
     "-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i", "--index-url",
@@ -222,7 +222,7 @@ def invalid_requirement(context: CheckContext) -> Iterator[Finding]:
             continue
         # imported here, only when a requirements file is installed (importing repo2docker
         # costs a few hundred ms, and detection results are cached without it)
-        is_local_pip_requirement = import_locked("repo2docker.utils").is_local_pip_requirement
+        is_local_pip_requirement = lazy.load("repo2docker.utils").is_local_pip_requirement
 
         # Before the repository is copied (no local reference anywhere in the file, and no
         # package install), no path exists yet: 'src/pkg' (without './') then fails.
@@ -272,7 +272,7 @@ def local_reference_defeats_cache(context: CheckContext) -> Iterator[Finding]:
     # cache is still defeated, and the way out differs
     package = _installs_after_copy(context)
     for path in requirement_files(context):
-        is_local_pip_requirement = import_locked("repo2docker.utils").is_local_pip_requirement
+        is_local_pip_requirement = lazy.load("repo2docker.utils").is_local_pip_requirement
 
         text = context.text(path)
         if text is None:
