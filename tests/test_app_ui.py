@@ -187,3 +187,15 @@ async def test_typing_at_start_goes_into_the_file_on_screen(tmp_path: Path) -> N
         await pilot.press("z", "q")
         assert screen.editor.text == "zq" + before
         assert screen.current_path in screen.workspace.dirty_paths()
+
+
+async def test_ctrl_end_and_ctrl_home_move_to_the_ends_of_the_file(tmp_path: Path) -> None:
+    app = make_app(python_repo(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        editor = main_screen(pilot).editor
+        assert editor.has_focus and editor.cursor_location == (0, 0)
+        await pilot.press("ctrl+end")
+        assert editor.cursor_location == editor.document.end != (0, 0)
+        await pilot.press("ctrl+home")
+        assert editor.cursor_location == (0, 0)

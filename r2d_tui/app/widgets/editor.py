@@ -27,6 +27,7 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from textual import on
+from textual.binding import Binding, BindingType
 from textual.geometry import Offset
 from textual.message import Message
 from textual.reactive import reactive, var
@@ -64,11 +65,18 @@ class EnvEditor(TextArea):
         "nothing is written until **ctrl+s**. The save is atomic and keeps the file's "
         "permissions (postBuild stays executable), line endings and encoding.\n\n"
         "**Tab** moves to the next panel, as everywhere in r2d-tui (indent with spaces). "
-        "**ctrl+z / ctrl+y** undo and redo, **ctrl+r** reverts to the file on disk.\n\n"
+        "**ctrl+z / ctrl+y** undo and redo, **ctrl+r** reverts to the file on disk, "
+        "**ctrl+home / ctrl+end** go to the start and the end of the file.\n\n"
         "Lines with problems are marked in the gutter: ✗ error, ▲ warning, i info. "
         "**ctrl+f** applies the machine fixes of this file's problems (line endings, "
         "byte-order mark, conda build strings, python=X.Y, apt.txt command lines)."
     )
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # TextArea has no document start/end keys; every other editor does
+        Binding("ctrl+home", "document_start", "File start", show=False),
+        Binding("ctrl+end", "document_end", "File end", show=False),
+    ]
 
     DEFAULT_CSS = """
     EnvEditor {
@@ -211,6 +219,12 @@ class EnvEditor(TextArea):
         self.replace(text[prefix : len(text) - suffix], start, end)
         if self.text != text:
             self.replace_text(text)
+
+    def action_document_start(self) -> None:
+        self.move_cursor((0, 0))
+
+    def action_document_end(self) -> None:
+        self.move_cursor(self.document.end)
 
     def jump_to(self, line: int, column: int = 1) -> None:
         """Put the cursor on 1-based ``line``/``column`` and scroll it into view."""
