@@ -106,7 +106,18 @@ def _workspace(path: str) -> Workspace:
         raise InputError(str(error)) from error
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``r2d-tui`` parser; with ``only``, just that sub-command's parser is added.
+
+    Building every sub-command's options costs more than a cached ``r2d-tui dockerfile``
+    does otherwise (argparse formats and checks each option as it is added), so
+    :func:`main` builds only the command it was given. Help and errors are the same either
+    way: a sub-command's help never lists its siblings.
+    """
+
+    def wanted(name: str) -> bool:
+        return only is None or only == name
+
     parser = argparse.ArgumentParser(
         prog="r2d-tui",
         description="Author and test Binder (repo2docker) environments on your machine. "
@@ -118,86 +129,97 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"r2d-tui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    tui = sub.add_parser("tui", help="open the TUI (the default when no command is given)")
-    tui.add_argument("path", nargs="?", default=".", help="repository folder (default: .)")
-    tui.add_argument("--watch", action="store_true", help="start with build-on-save on")
-    tui.add_argument("--tag", help="image tag for builds")
-    tui.add_argument("--builder", help="buildx builder to use (docker buildx ls)")
-    tui.add_argument("--editable", action="store_true",
-                     help="run (F5) with the repository mounted in the container")
-    tui.add_argument("--test-on-build", action="store_true",
-                     help="start with test-after-each-successful-build on (F9 tests once)")
-    _add_render_options(tui)
+    if wanted("tui"):
+        tui = sub.add_parser("tui", help="open the TUI (the default when no command is given)")
+        tui.add_argument("path", nargs="?", default=".", help="repository folder (default: .)")
+        tui.add_argument("--watch", action="store_true", help="start with build-on-save on")
+        tui.add_argument("--tag", help="image tag for builds")
+        tui.add_argument("--builder", help="buildx builder to use (docker buildx ls)")
+        tui.add_argument("--editable", action="store_true",
+                         help="run (F5) with the repository mounted in the container")
+        tui.add_argument("--test-on-build", action="store_true",
+                         help="start with test-after-each-successful-build on (F9 tests once)")
+        _add_render_options(tui)
 
-    dockerfile = sub.add_parser(
-        "dockerfile", help="print the Dockerfile repo2docker would generate",
-        description="Print the Dockerfile repo2docker would generate, byte for byte what "
-        "`repo2docker --no-build` prints for the same options.",
-    )
-    dockerfile.add_argument("path", nargs="?", default=".", help="repository folder")
-    _add_render_options(dockerfile)
+    if wanted("dockerfile"):
+        dockerfile = sub.add_parser(
+            "dockerfile", help="print the Dockerfile repo2docker would generate",
+            description="Print the Dockerfile repo2docker would generate, byte for byte what "
+            "`repo2docker --no-build` prints for the same options.",
+        )
+        dockerfile.add_argument("path", nargs="?", default=".", help="repository folder")
+        _add_render_options(dockerfile)
 
-    detect = sub.add_parser(
-        "detect", help="show the buildpack, the deciding files and the ignored files",
-    )
-    detect.add_argument("path", nargs="?", default=".", help="repository folder")
-    detect.add_argument("--json", action="store_true", help="print JSON")
-    _add_render_options(detect)
+    if wanted("detect"):
+        detect = sub.add_parser(
+            "detect", help="show the buildpack, the deciding files and the ignored files",
+        )
+        detect.add_argument("path", nargs="?", default=".", help="repository folder")
+        detect.add_argument("--json", action="store_true", help="print JSON")
+        _add_render_options(detect)
 
-    check = sub.add_parser(
-        "check", help="find environment-file mistakes and migration hazards",
-        description="Find environment-file mistakes and builder-migration hazards. Settings "
-        "are read from .r2d-tui.toml or [tool.r2d-tui] in pyproject.toml at the repository "
-        "root (select, ignore, fail-on, per-file-ignores); a flag given here replaces the "
-        "file's value. A '# r2d-tui: ignore[rule,...]' comment (or a bare "
-        "'# r2d-tui: ignore') on a finding's line suppresses it.",
-    )
-    check.add_argument("path", nargs="?", default=".", help="repository folder")
-    check.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text",
-                       help="output format: text (path:line:col: CODE [name] message), json, "
-                       "sarif (SARIF 2.1.0, for code scanning), github (GitHub Actions "
-                       "annotations) (default: text)")
-    check.add_argument("--select", action="append", default=[], metavar="CODE|NAME",
-                       help="run only these rules (repeatable; a category such as "
-                       "'migration' works too; replaces the settings file's select)")
-    check.add_argument("--ignore", action="append", default=[], metavar="CODE|NAME",
-                       help="skip these rules (repeatable; replaces the settings file's ignore)")
-    check.add_argument("--fail-on", choices=("error", "warning", "info"), default=None,
-                       help="lowest severity that makes the exit status 1 (default: the "
-                       "settings file's fail-on, else warning)")
-    check.add_argument("--only", action="append", default=[], metavar="CATEGORY",
-                       help="run only one category of rules: migration, precedence, "
-                       "environment.yml, runtime.txt, apt.txt, scripts, encoding, "
-                       "requirements.txt, python, render (same as --select CATEGORY)")
-    fixing = check.add_mutually_exclusive_group()
-    fixing.add_argument("--fix", action="store_true",
-                        help="apply the machine fixes (CRLF, BOM, conda build strings, "
-                        "python=X.Y, apt.txt command lines), say what was fixed on stderr, "
-                        "then report the findings that remain")
-    fixing.add_argument("--diff", action="store_true",
-                        help="print the fixes --fix would apply as a unified diff and change "
-                        "nothing (exit status 1 when there is something to fix)")
-    _add_render_options(check)
+    if wanted("check"):
+        check = sub.add_parser(
+            "check", help="find environment-file mistakes and migration hazards",
+            description="Find environment-file mistakes and builder-migration hazards. Settings "
+            "are read from .r2d-tui.toml or [tool.r2d-tui] in pyproject.toml at the repository "
+            "root (select, ignore, fail-on, per-file-ignores); a flag given here replaces the "
+            "file's value. A '# r2d-tui: ignore[rule,...]' comment (or a bare "
+            "'# r2d-tui: ignore') on a finding's line suppresses it.",
+        )
+        check.add_argument("path", nargs="?", default=".", help="repository folder")
+        check.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text",
+                           help="output format: text (path:line:col: CODE [name] message), json, "
+                           "sarif (SARIF 2.1.0, for code scanning), github (GitHub Actions "
+                           "annotations) (default: text)")
+        check.add_argument("--select", action="append", default=[], metavar="CODE|NAME",
+                           help="run only these rules (repeatable; a category such as "
+                           "'migration' works too; replaces the settings file's select)")
+        check.add_argument("--ignore", action="append", default=[], metavar="CODE|NAME",
+                           help="skip these rules (repeatable; replaces the settings "
+                           "file's ignore)")
+        check.add_argument("--fail-on", choices=("error", "warning", "info"), default=None,
+                           help="lowest severity that makes the exit status 1 (default: the "
+                           "settings file's fail-on, else warning)")
+        check.add_argument("--only", action="append", default=[], metavar="CATEGORY",
+                           help="run only one category of rules: migration, precedence, "
+                           "environment.yml, runtime.txt, apt.txt, scripts, encoding, "
+                           "requirements.txt, python, render (same as --select CATEGORY)")
+        fixing = check.add_mutually_exclusive_group()
+        fixing.add_argument("--fix", action="store_true",
+                            help="apply the machine fixes (CRLF, BOM, conda build strings, "
+                            "python=X.Y, apt.txt command lines), say what was fixed on stderr, "
+                            "then report the findings that remain")
+        fixing.add_argument("--diff", action="store_true",
+                            help="print the fixes --fix would apply as a unified diff and change "
+                            "nothing (exit status 1 when there is something to fix)")
+        _add_render_options(check)
 
-    build = sub.add_parser(
-        "build", help="build the image with docker buildx (incremental; --watch rebuilds on save)",
-    )
-    build.add_argument("path", nargs="?", default=".", help="repository folder")
-    build.add_argument("--watch", action="store_true",
-                       help="rebuild whenever a file that affects the image changes (Ctrl+C stops)")
-    build.add_argument("--tag", help="image tag (default: r2d-tui/<folder name>:latest)")
-    build.add_argument("--builder", help="buildx builder to use (docker buildx ls)")
-    from r2d_tui.buildcli import add_build_options
+    if wanted("build"):
+        build = sub.add_parser(
+            "build",
+            help="build the image with docker buildx (incremental; --watch rebuilds on save)",
+        )
+        build.add_argument("path", nargs="?", default=".", help="repository folder")
+        build.add_argument("--watch", action="store_true",
+                           help="rebuild whenever a file that affects the image changes "
+                           "(Ctrl+C stops)")
+        build.add_argument("--tag", help="image tag (default: r2d-tui/<folder name>:latest)")
+        build.add_argument("--builder", help="buildx builder to use (docker buildx ls)")
+        from r2d_tui.buildcli import add_build_options
 
-    add_build_options(build)
-    _add_render_options(build)
+        add_build_options(build)
+        _add_render_options(build)
 
-    from r2d_tui.runcli import add_parsers as add_run_parsers
+    if only in (None, "run", "test"):
+        from r2d_tui.runcli import add_parsers as add_run_parsers
 
-    add_run_parsers(sub, _add_render_options)
+        add_run_parsers(sub, _add_render_options)
 
-    explain = sub.add_parser("explain", help="explain a check: what it finds, why, how to fix")
-    explain.add_argument("rule", nargs="?", help="rule name or code (omit to list all)")
+    if wanted("explain"):
+        explain = sub.add_parser("explain", help="explain a check: what it finds, why, how to fix")
+        explain.add_argument("rule", nargs="?", help="rule name or code (omit to list all)")
+
     return parser
 
 
@@ -439,18 +461,24 @@ HANDLERS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    from r2d_tui.runcli import split_command
+    words = _split_argv(list(sys.argv[1:] if argv is None else argv))
+    command: list[str] = []
+    if words[0] == "run":
+        from r2d_tui.runcli import split_command
 
-    words, command = split_command(_split_argv(list(sys.argv[1:] if argv is None else argv)))
+        words, command = split_command(words)
+    parser = build_parser(only=words[0] if words[0] in COMMANDS else None)
     args = parser.parse_args(words)
     if command:
         args.cmd = command
     if args.command is None:
         parser.print_help()
         return int(ExitCode.USAGE)
+    from r2d_tui.core.stack import call_with_headroom
+
     try:
-        return int(HANDLERS[args.command](args))
+        # every command's imports and renders run deep; see r2d_tui.core.stack
+        return int(call_with_headroom(HANDLERS[args.command], args))
     except InputError as error:
         print(f"r2d-tui: error: {error}", file=sys.stderr)
         return int(ExitCode.USAGE)

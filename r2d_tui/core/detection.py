@@ -199,7 +199,7 @@ def cached_render(workspace: Workspace, options: RenderOptions | None = None
 
 
 def _default_python() -> str:
-    lazy.load("repo2docker.app")  # first import: one thread at a time
+    lazy.load("repo2docker.buildpacks")  # first import: one thread at a time
     from repo2docker.buildpacks.conda import CondaBuildPack
 
     return str(CondaBuildPack.major_pythons["3"])

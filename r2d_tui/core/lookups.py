@@ -117,7 +117,7 @@ def install() -> None:
     """Wrap the two look-ups (called once, by the renderer)."""
     import requests
 
-    lazy.load("repo2docker.app")  # first import: one thread at a time
+    lazy.load("repo2docker.buildpacks")  # first import: one thread at a time
     from repo2docker.buildpacks import r as r_module
     from repo2docker.buildpacks.julia import julia_project
 

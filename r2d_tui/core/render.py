@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from r2d_tui.core import lazy
+from r2d_tui.core.paths import cache_dir
 from r2d_tui.core.workspace import Workspace
 
 #: Serialises every call into repo2docker's buildpacks (they depend on the process cwd).
@@ -59,11 +60,11 @@ def repo2docker_defaults() -> dict[str, Any]:
     """repo2docker's own defaults for the options r2d-tui shares with it."""
     import getpass
 
-    lazy.load("repo2docker.app")  # first import: one thread at a time
+    lazy.load("repo2docker.utils")  # first import: one thread at a time
     from repo2docker.utils import get_platform
 
     return {
-        "base_image": _repo2docker_app().base_image,
+        "base_image": app_defaults().base_image,
         "user_id": os.geteuid(),
         "user_name": getpass.getuser(),
         "platform": get_platform(),
@@ -207,7 +208,7 @@ def _install_patches_once() -> None:
     if _installed:
         return
     import jinja2
-    lazy.load("repo2docker.app")  # first import: one thread at a time
+    lazy.load("repo2docker.buildpacks")  # first import: one thread at a time
     from repo2docker.buildpacks import base
 
     class _CachedJinja:
@@ -221,7 +222,7 @@ def _install_patches_once() -> None:
         def Template(self, source: str) -> jinja2.Template:  # noqa: N802 - mirrors jinja2
             template = self._cache.get(source)
             if template is None:
-                template = self._cache[source] = jinja2.Template(source)
+                template = self._cache[source] = _compiled_template(source)
             return template
 
     base.jinja2 = _CachedJinja()
@@ -232,6 +233,41 @@ def _install_patches_once() -> None:
     _installed = True
 
 
+def _compiled_template(source: str) -> Any:
+    """``jinja2.Template(source)``, with the compiled code kept on disk between runs.
+
+    Compiling repo2docker's Dockerfile template is 10–15 ms of every first render, and the
+    template is the same for every repository. Jinja's own bytecode cache keeps the code
+    object (checked against the template source, Jinja's and Python's versions); the
+    template is then made exactly as ``jinja2.Template`` makes it, in the same kind of
+    environment (taken from a template of an empty source), so it renders the same bytes.
+    Without a usable cache folder it compiles, as repo2docker does.
+    """
+    import hashlib
+
+    import jinja2
+    from jinja2.bccache import FileSystemBytecodeCache
+
+    from r2d_tui.core.paths import cache_dir
+
+    environment = jinja2.Template("").environment  # the one jinja2.Template(source) uses
+    name = "repo2docker-" + hashlib.sha256(source.encode()).hexdigest()[:24]
+    code = None
+    try:
+        folder = cache_dir() / "jinja"
+        folder.mkdir(parents=True, exist_ok=True)
+        bytecode_cache = FileSystemBytecodeCache(str(folder))
+        bucket = bytecode_cache.get_bucket(environment, name, None, source)
+        code = bucket.code
+        if code is None:
+            code = bucket.code = environment.compile(source)
+            bytecode_cache.set_bucket(bucket)
+    except Exception:  # noqa: BLE001 - a cache that cannot be used is only slower
+        if code is None:
+            code = environment.compile(source)
+    return jinja2.Template.from_code(environment, code, environment.make_globals(None), None)
+
+
 def _memoize_environment_yaml() -> None:
     """Parse each environment.yml text once, not on every render.
 
@@ -240,7 +276,7 @@ def _memoize_environment_yaml() -> None:
     repo2docker's own property and cache its result keyed by the file's path and exact
     bytes; errors are not cached (they are raised again, as repo2docker would).
     """
-    lazy.load("repo2docker.app")  # first import: one thread at a time
+    lazy.load("repo2docker.buildpacks")  # first import: one thread at a time
     from repo2docker.buildpacks.conda import CondaBuildPack
 
     original = CondaBuildPack.environment_yaml.fget
@@ -316,26 +352,125 @@ def pick_buildpack(base_image: str) -> Any:
 
     Call with the cwd set to the repository (under :data:`RENDER_LOCK`).
     """
-    app = _repo2docker_app()
-    for buildpack_class in app.buildpacks:
+    defaults = app_defaults()
+    for buildpack_class in defaults.buildpacks:
         buildpack = buildpack_class(base_image=base_image)
         if buildpack.detect():
             return buildpack
-    return app.default_buildpack(base_image=base_image)
+    return defaults.default_buildpack(base_image=base_image)
 
 
-_app: Any = None
+@dataclass(frozen=True)
+class AppDefaults:
+    """The defaults of ``Repo2Docker`` that a render uses."""
+
+    buildpacks: tuple[Any, ...]
+    """``Repo2Docker.buildpacks``: the buildpack classes, in the order they are tried."""
+    default_buildpack: Any
+    """``Repo2Docker.default_buildpack``: used when no buildpack detects the repository."""
+    base_image: str
+    """``Repo2Docker.base_image``."""
 
 
-def _repo2docker_app() -> Any:
-    """One ``Repo2Docker`` instance, for its configured buildpack order and default."""
-    global _app
-    if _app is None:
-        lazy.load("repo2docker.app")  # first import: one thread at a time
-        from repo2docker.app import Repo2Docker
+_app_defaults: AppDefaults | None = None
 
-        _app = Repo2Docker()
-    return _app
+#: The file in :func:`r2d_tui.core.paths.cache_dir` that keeps :class:`AppDefaults`.
+APP_DEFAULTS_FILE = "repo2docker-defaults.json"
+
+
+def app_defaults() -> AppDefaults:
+    """``Repo2Docker``'s buildpack order, default buildpack and base image.
+
+    They are read from a ``Repo2Docker()`` once per installation of repo2docker and kept in
+    the cache folder, keyed by the text of ``repo2docker/app.py`` where they are written,
+    so that rendering a repository never seen before does not import ``repo2docker.app``
+    (with traitlets' Application and the content providers, a quarter of repo2docker's
+    import time). A missing, stale or unreadable record is made again from the app.
+    """
+    global _app_defaults
+    if _app_defaults is None:
+        lazy.load("repo2docker.buildpacks")  # first import: one thread at a time
+        import repo2docker
+
+        app_source = os.path.join(os.path.dirname(str(repo2docker.__file__)), "app.py")
+        key = _file_key(app_source)
+        record = cache_dir() / APP_DEFAULTS_FILE
+        _app_defaults = (_read_app_defaults(record, key) if key else None) or _app_defaults_from(
+            record, key
+        )
+    return _app_defaults
+
+
+def _file_key(path: str) -> str | None:
+    import hashlib
+
+    try:
+        with open(path, "rb") as handle:
+            return f"{path}:{hashlib.sha256(handle.read()).hexdigest()}"
+    except OSError:
+        return None
+
+
+def _read_app_defaults(record: Path, key: str) -> AppDefaults | None:
+    import json
+
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+        if data.get("key") != key:
+            return None
+        buildpacks = tuple(_class_named(name) for name in data["buildpacks"])
+        default_buildpack = _class_named(data["default_buildpack"])
+        base_image = data["base_image"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError):
+        return None
+    if not isinstance(base_image, str) or not buildpacks:
+        return None
+    return AppDefaults(buildpacks, default_buildpack, base_image)
+
+
+def _class_named(name: str) -> Any:
+    module_name, _, qualname = name.partition(":")
+    if not module_name.startswith("repo2docker."):
+        raise ImportError(name)
+    found: Any = lazy.load(module_name)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    if not isinstance(found, type):
+        raise TypeError(name)
+    return found
+
+
+def _class_name(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _app_defaults_from(record: Path, key: str | None) -> AppDefaults:
+    """Read the defaults off a ``Repo2Docker()``, and keep them in ``record``."""
+    import json
+    import tempfile
+
+    app = lazy.load("repo2docker.app").Repo2Docker()
+    defaults = AppDefaults(tuple(app.buildpacks), app.default_buildpack, str(app.base_image))
+    if key is None:
+        return defaults
+    data = {
+        "key": key,
+        "buildpacks": [_class_name(c) for c in defaults.buildpacks],
+        "default_buildpack": _class_name(defaults.default_buildpack),
+        "base_image": defaults.base_image,
+    }
+    with contextlib.suppress(OSError):
+        record.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=record.parent, prefix=".defaults-", delete=False
+        ) as handle:
+            json.dump(data, handle)
+        try:
+            os.replace(handle.name, record)
+        except OSError:
+            os.unlink(handle.name)
+            raise
+    return defaults
 
 
 def repo_label(workspace: Workspace) -> str:
@@ -449,7 +584,7 @@ def configure_and_render(buildpack: Any, options: RenderOptions, label: str) -> 
 
     Call with the cwd set to the repository (under :data:`RENDER_LOCK`).
     """
-    lazy.load("repo2docker.app")  # first import: one thread at a time
+    lazy.load("repo2docker.buildpacks")  # first import: one thread at a time
     from repo2docker import __version__ as r2d_version
 
     buildpack.platform = options.platform
@@ -465,7 +600,7 @@ def configure_and_render(buildpack: Any, options: RenderOptions, label: str) -> 
 
 
 def _context_plan(buildpack: Any) -> ContextPlan:
-    lazy.load("repo2docker.app")  # first import: one thread at a time
+    lazy.load("repo2docker.buildpacks")  # first import: one thread at a time
     from repo2docker.buildpacks import base
 
     name = type(buildpack).__name__
