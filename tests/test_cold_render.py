@@ -1,10 +1,12 @@
 """A render of a repository never seen before: what it may skip, and that it still prints
 repo2docker's exact bytes.
 
-Three things make it cheaper than ``repo2docker --no-build`` (issue #9): ``repo2docker.app``
+Four things make it cheaper than ``repo2docker --no-build`` (issue #9): ``repo2docker.app``
 is not imported (its package ``__init__`` is stood in for, and the app's defaults are kept
-per installation), and the compiled Dockerfile template is kept between runs. Each is
-checked here in a fresh interpreter, against repo2docker's own output.
+per installation), neither is the Docker SDK client nor requests (``docker.utils.build``
+is imported without its packages' ``__init__``; requests runs on first use), and the
+compiled Dockerfile template is kept between runs. Each is checked here in a fresh
+interpreter, against repo2docker's own output.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ import json, sys
 from r2d_tui.cli import main
 code = main(["dockerfile", sys.argv[1]])
 sys.stdout.flush()
-heavy = ["repo2docker.app", "repo2docker.contentproviders", "traitlets.config.application"]
+heavy = ["repo2docker.app", "repo2docker.contentproviders", "traitlets.config.application",
+         "docker", "urllib3", "http.client"]
 package = sys.modules.get("repo2docker")
 sys.stderr.write("\nPACKAGE=" + json.dumps([getattr(package, "__file__", None),
                                            getattr(package, "CHANGED", False)]))

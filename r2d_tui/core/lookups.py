@@ -98,8 +98,10 @@ def _recently_failed(key: str) -> bool:
 class _TimeoutRequests:
     """Stands in for ``requests`` in repo2docker's modules: the same API with a timeout."""
 
-    def __init__(self, module: Any) -> None:
-        self._module = module
+    @property
+    def _module(self) -> Any:
+        # requests is imported on its first use (see r2d_tui.core.lazy), lock held
+        return lazy.load("requests")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._module, name)
@@ -115,14 +117,12 @@ class _TimeoutRequests:
 
 def install() -> None:
     """Wrap the two look-ups (called once, by the renderer)."""
-    import requests
-
     lazy.load("repo2docker.buildpacks")  # first import: one thread at a time
     from repo2docker.buildpacks import r as r_module
     from repo2docker.buildpacks.julia import julia_project
 
-    r_module.requests = _TimeoutRequests(requests)
-    julia_project.requests = _TimeoutRequests(requests)
+    r_module.requests = _TimeoutRequests()
+    julia_project.requests = _TimeoutRequests()
 
     original_snapshot = r_module.RBuildPack.get_rspm_snapshot_url
 
