@@ -34,6 +34,7 @@ UNPINNED = "python-version-unpinned"
 BUILDS = "conda-export-build-strings"
 PLATFORM = "platform-specific-package"
 PIP = "pip-without-pip"
+MALFORMED = "malformed-dependencies"
 
 
 def deps(*lines: str) -> str:
@@ -250,6 +251,34 @@ CASES = [
     Case("pip-with-channel", {E: deps("python=3.11", "conda-forge::pip", "pip:") + "    - x\n"},
          forbid=(PIP,)),
     Case("no-pip-section", {E: deps("python=3.11", "numpy")}, forbid=(PIP,)),
+    # --- malformed-dependencies -----------------------------------------------------------
+    Case("dependencies-a-string", {E: "dependencies: numpy pandas\n"},
+         want=(Want(MALFORMED, E, 1, 15, Severity.ERROR),)),
+    Case("dependencies-a-mapping", {E: "dependencies:\n  numpy: 1.26\n  pandas: 2\n"},
+         want=(Want(MALFORMED, E, 2, 3),)),
+    Case("dependency-name-colon-version", {E: deps("python=3.11", "numpy: 1.26")},
+         want=(Want(MALFORMED, E, 3, 5),)),
+    Case("dependency-a-number", {E: deps("python=3.11", "3.9")},
+         want=(Want(MALFORMED, E, 3, 5),)),
+    Case("dependency-nested-list", {E: deps("python=3.11", "- numpy")},
+         want=(Want(MALFORMED, E, 3, 5),)),
+    Case("dependency-empty-entry", {E: "dependencies:\n  - python=3.11\n  -\n  - numpy\n"},
+         want=(Want(MALFORMED, E, 3),)),
+    Case("pip-a-string", {E: deps("python=3.11", "pip", "pip: requests")},
+         want=(Want(MALFORMED, E, 4, 10),)),
+    Case("pip-entry-with-a-package-key",
+         {E: "dependencies:\n  - pip\n  - pip:\n      - requests\n    numpy: 1\n"},
+         want=(Want(MALFORMED, E, 3, 5),)),
+    Case("malformed-in-binder-folder", {"binder/environment.yml": "dependencies: numpy\n"},
+         want=(Want(MALFORMED, "binder/environment.yml", 1, 15),)),
+    Case("well-formed", {E: deps("python=3.11", "'numpy>=1.26'", "pip", "pip:")
+                         + "    - requests\n"}, forbid=(MALFORMED,)),
+    Case("well-formed-flow-style", {E: "dependencies: [python=3.11, numpy, {pip: [x]}]\n"},
+         forbid=(MALFORMED,)),
+    Case("no-dependencies-key", {E: "name: demo\nchannels: [conda-forge]\n"},
+         forbid=(MALFORMED,)),
+    Case("malformed-but-dockerfile-wins",
+         {E: "dependencies: numpy\n", "Dockerfile": "FROM scratch\n"}, forbid=(MALFORMED,)),
 ]
 
 
@@ -295,3 +324,24 @@ def test_environment_symlink_checked_out_as_a_file(
     assert len(findings) == 1
     assert ("a symlink checked out as a plain file (core.symlinks=false)?"
             in findings[0].message) is hinted
+
+
+@pytest.mark.parametrize(
+    ("text", "fix"),
+    [
+        (deps("python=3.11", "numpy: 1.26"), "'- numpy=1.26'"),
+        (deps("python=3.11", "\"numpy: '>=1.2'\""), None),  # a quoted string: well-formed
+        ("dependencies:\n  - python=3.11\n  - numpy: '>=1.2'\n", "'- numpy>=1.2'"),
+        ("dependencies: numpy pandas\n", "'  - numpy'"),
+    ],
+    ids=["name-version", "quoted-string", "operator-kept", "string-list"],
+)
+def test_malformed_dependency_fix_names_the_spec(tmp_path: Path, text: str,
+                                                 fix: str | None) -> None:
+    """The fix spells the entry as conda reads it, from what the author wrote."""
+    findings = [f for f in check_files(tmp_path / "repo", {E: text}) if f.name == MALFORMED]
+    if fix is None:
+        assert findings == []
+        return
+    (finding,) = findings
+    assert finding.fix is not None and fix in finding.fix

@@ -39,10 +39,18 @@ class CheckContext:
     def source(self, rel: str) -> Source | None:
         return self.workspace.source(rel)
 
+    def env_files(self) -> tuple[str, ...]:
+        """The workspace's environment files, listed once per run (rules ask ~40 times)."""
+        listed = self.cache.get("env_files")
+        if not isinstance(listed, tuple):
+            listed = tuple(self.workspace.env_files())
+            self.cache["env_files"] = listed
+        return listed
+
     def present(self, name: str) -> str | None:
         """The path of ``name`` in the config folder when that file exists (or is a buffer)."""
         path = self.config_path(name)
-        return path if path in self.workspace.env_files() else None
+        return path if path in self.env_files() else None
 
     def used(self, path: str) -> bool:
         """Does the chosen buildpack read ``path``?"""

@@ -42,7 +42,7 @@ READ_BY_PIP = frozenset({"requirements.txt", "requirements3.txt"})
     "encoding",
 )
 def utf8_bom(context: CheckContext) -> Iterator[Finding]:
-    for path in context.workspace.env_files():
+    for path in context.env_files():
         source = context.source(path)
         if source is None or not source.format.bom:
             continue

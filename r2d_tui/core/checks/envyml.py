@@ -126,6 +126,13 @@ def _position(seq: Any, index: int) -> tuple[int, int]:
 def parse(context: CheckContext, path: str) -> EnvFile | tuple[int, int, str] | None:
     """Parse ``path``: an :class:`EnvFile`, or ``(line, column, problem)`` on a YAML error,
     or ``None`` when the file cannot be read as text or is too large."""
+    key = f"envyml.parse:{path}"
+    if key not in context.cache:  # a dozen rules read the same file
+        context.cache[key] = _parse(context, path)
+    return context.cache[key]  # type: ignore[return-value]
+
+
+def _parse(context: CheckContext, path: str) -> EnvFile | tuple[int, int, str] | None:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -513,7 +520,7 @@ def _requires_python(context: CheckContext) -> bool:
     """Does a root pyproject.toml that repo2docker reads give ``requires-python``?"""
     import tomllib
 
-    if context.detection.config_dir or "pyproject.toml" not in context.workspace.env_files():
+    if context.detection.config_dir or "pyproject.toml" not in context.env_files():
         return False
     try:
         data = tomllib.loads(context.text("pyproject.toml") or "")
@@ -617,3 +624,106 @@ def pip_without_pip(context: CheckContext) -> Iterator[Finding]:
         "packages with the wrong pip",
         fix="add '- pip' to the dependencies",
     )
+
+
+def _kind(value: Any) -> str:
+    """What a YAML value is, in the words of the person who wrote it."""
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "empty" if value is None else f"a {type(value).__name__}"
+
+
+def _value_position(mapping: Any, key: str) -> tuple[int, int]:
+    try:
+        line, column = mapping.lc.value(key)
+        return int(line) + 1, int(column) + 1
+    except (AttributeError, KeyError, TypeError):
+        return 1, 1
+
+
+def _as_spec(name: Any, version: Any) -> str:
+    """``numpy: 1.26`` as conda's ``numpy=1.26`` (``numpy: '>=1.2'`` as ``numpy>=1.2``)."""
+    if version is None:
+        return str(name)
+    version = str(version).strip()
+    return f"{name}{version}" if version[:1] in "<>=!~" else f"{name}={version}"
+
+
+def _malformed(data: Any) -> Iterator[tuple[int, int, str, str]]:
+    """``(line, column, message, fix)`` for each part of ``dependencies:`` conda cannot read."""
+    deps = data.get("dependencies")
+    if deps is None or isinstance(deps, list):
+        pass
+    else:
+        line, column = _value_position(data, "dependencies")
+        fix = "write one '- package' line per package under 'dependencies:'"
+        if isinstance(deps, str) and "\n" not in deps.strip():
+            fix = f"write it as a list: 'dependencies:' then '  - {deps.split()[0]}' …"
+        yield (line, column,
+               f"'dependencies:' is {_kind(deps)}, not a list: conda expects one "
+               "'- package' entry per package and the build fails", fix)
+        return
+    for index, item in enumerate(deps or ()):
+        line, column = _position(deps, index)
+        if isinstance(item, str):
+            continue
+        if isinstance(item, dict) and "pip" in item:
+            pips = item.get("pip")
+            if pips is not None and not isinstance(pips, list):
+                pline, pcol = _value_position(item, "pip")
+                yield (pline, pcol,
+                       f"'pip:' is {_kind(pips)}, not a list: conda hands pip one "
+                       "requirement per entry and the build fails",
+                       "write each pip requirement as its own '- requirement' line under "
+                       "'- pip:'")
+            extra = [str(key) for key in item if key != "pip"]
+            if extra:
+                yield (line, column,
+                       f"the '- pip:' entry also holds {', '.join(map(repr, extra))}: "
+                       "conda reads those as installers, not packages, and fails",
+                       "move them to their own '- package' lines")
+            continue
+        if isinstance(item, dict):
+            pairs = [_as_spec(key, value) for key, value in item.items()]
+            yield (line, column,
+                   f"{', '.join(f'{key!r}' for key in item)} is a mapping ('name: version'), "
+                   "not a package spec: conda reads the key as an installer and fails",
+                   f"write it as '- {pairs[0]}' (conda's name=version)" if pairs else
+                   "remove the empty entry")
+        elif item is None:
+            yield (line, column, "an empty '-' entry: conda cannot read a package from it",
+                   "remove the line or name a package")
+        else:
+            yield (line, column,
+                   f"{_kind(item)} entry ({item!r}), not a package spec: conda expects "
+                   "strings such as 'numpy' or 'numpy=1.26'",
+                   "name a package, quoted if it starts with a digit")
+
+
+@rule(
+    "R2D209",
+    "malformed-dependencies",
+    Severity.ERROR,
+    "dependencies: (or its pip: list) is not a list of package specs",
+    "conda reads 'dependencies:' as a list of strings (match specs such as 'numpy=1.26'), "
+    "plus at most one '- pip:' mapping whose value is a list of pip requirements. A "
+    "string ('dependencies: numpy pandas'), a mapping ('- numpy: 1.26', the "
+    "requirements-in-YAML habit) or a number fails the build at 'mamba env update', after "
+    "repo2docker has already rendered with its default Python (it skips what is not a "
+    "string when it looks for the Python pin).",
+    "environment.yml",
+)
+def malformed_dependencies(context: CheckContext) -> Iterator[Finding]:
+    parsed = _parsed(context)
+    if parsed is None or not isinstance(parsed.data, dict):
+        return
+    for line, column, message, fix in _malformed(parsed.data):
+        yield malformed_dependencies.finding(parsed.path, line, column, message, fix=fix)

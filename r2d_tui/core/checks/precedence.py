@@ -129,10 +129,11 @@ def _instructions(text: str) -> Iterator[tuple[int, str]]:
     "R2D104",
     "empty-dockerfile",
     Severity.ERROR,
-    "the Dockerfile is empty or has no FROM",
-    "repo2docker builds a repository's Dockerfile as-is. An empty Dockerfile, or one "
-    "without a FROM instruction, fails at once ('the Dockerfile cannot be empty' or "
-    "'no build stage in current context').",
+    "the Dockerfile is empty, has no FROM, or a FROM without an image",
+    "repo2docker builds a repository's Dockerfile as-is. An empty Dockerfile, one "
+    "without a FROM instruction, or a FROM that names no image fails at once ('the "
+    "Dockerfile cannot be empty', 'no build stage in current context' or 'FROM requires "
+    "either one or three arguments').",
     "precedence",
 )
 def empty_dockerfile(context: CheckContext) -> Iterator[Finding]:
@@ -155,6 +156,17 @@ def empty_dockerfile(context: CheckContext) -> Iterator[Finding]:
             path, instructions[0][0], 1, f"{path} has no FROM instruction: the build fails",
             fix="start the Dockerfile with FROM <image>",
         )
+    else:
+        from r2d_tui.core.buildtime import dockerfile_instructions
+
+        for keyword, argument, line in dockerfile_instructions(text):
+            if keyword.split()[0] == "FROM" and not argument.replace("\\", " ").split():
+                yield empty_dockerfile.finding(
+                    path, line, 1,
+                    "FROM without an image: the build fails ('FROM requires either one "
+                    "or three arguments')",
+                    fix="name the base image: FROM <image>[:tag]",
+                )
 
 
 @rule(

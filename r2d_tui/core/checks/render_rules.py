@@ -35,7 +35,7 @@ def explained(message: str, context: CheckContext | None = None) -> bool:
         return False
     if message.startswith("UnicodeDecodeError") and any(
         (source := context.source(path)) is not None and source.format.encoding != "utf-8"
-        for path in context.workspace.env_files()
+        for path in context.env_files()
     ):
         return True  # a UTF-16/32 file: utf8-bom reports it at the file
     if re.search(r"\d+\.\.0 is not valid SemVer", message):
@@ -78,7 +78,7 @@ def _guess_path(context: CheckContext) -> str:
     detection = context.detection
     if detection.deciding_files:
         return detection.deciding_files[0]
-    files = context.workspace.env_files()
+    files = context.env_files()
     return files[0] if files else "."
 
 
@@ -98,7 +98,7 @@ def _guess_path(context: CheckContext) -> str:
 )
 def invalid_pyproject_toml(context: CheckContext) -> Iterator[Finding]:
     path = "pyproject.toml"
-    if path not in context.workspace.env_files():
+    if path not in context.env_files():
         return
     try:
         tomllib.loads(context.text(path) or "")

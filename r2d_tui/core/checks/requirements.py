@@ -184,7 +184,7 @@ def _installs_after_copy(context: CheckContext) -> bool:
 
     if context.detection.config_dir or context.detection.buildpack != "python":
         return False
-    files = context.workspace.env_files()
+    files = context.env_files()
     if "setup.py" in files:
         return True
     if "pyproject.toml" not in files:
@@ -297,7 +297,7 @@ def local_reference_defeats_cache(context: CheckContext) -> Iterator[Finding]:
 def _package_finding(
     context: CheckContext, path: str, line: int, column: int, reference: str
 ) -> Finding:
-    marker = "setup.py" if "setup.py" in context.workspace.env_files() else "pyproject.toml"
+    marker = "setup.py" if "setup.py" in context.env_files() else "pyproject.toml"
     return local_reference_defeats_cache.finding(
         path, line, column,
         f"{reference!r}: the install of {path} already runs after the repository copy, "
