@@ -417,12 +417,22 @@ def cmd_build(args: argparse.Namespace) -> ExitCode:
 def cmd_tui(args: argparse.Namespace) -> ExitCode:
     workspace = _workspace(args.path)  # validate before starting the terminal UI
     workspace.close()
-    from r2d_tui.app import run_app
+    options = render_options(args)
+    from r2d_tui.core import prefetch
 
-    return ExitCode(run_app(
-        args.path, render_options(args), builder=args.builder, tag=args.tag, watch=args.watch,
-        editable=args.editable, test_on_build=args.test_on_build,
-    ))
+    # detect in a second process while this one imports Textual: the first preview of a
+    # new repository then comes from the detection cache (see r2d_tui.core.prefetch)
+    head_start = prefetch.start(args.path, options)
+    try:
+        from r2d_tui.app import run_app
+
+        return ExitCode(run_app(
+            args.path, options, builder=args.builder, tag=args.tag, watch=args.watch,
+            editable=args.editable, test_on_build=args.test_on_build, prefetch=head_start,
+        ))
+    finally:
+        if head_start is not None:
+            head_start.cancel()
 
 
 def _check_tag(tag: str | None) -> None:

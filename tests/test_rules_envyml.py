@@ -345,3 +345,31 @@ def test_malformed_dependency_fix_names_the_spec(tmp_path: Path, text: str,
         return
     (finding,) = findings
     assert finding.fix is not None and fix in finding.fix
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [
+        ("{\nname: env\rname: env\n", 2, 15),  # hypothesis' case: a lone \r mid-file
+        ("'\r", 1, 3),  # an unterminated quote, the error at the end of the stream
+        ("a: 1\u2028b: [\n", 1, 7),  # YAML 1.2: U+2028 is not a line break
+        ("dependencies:\r\n  - numpy\r\n  - [\r\n", 4, 1),
+    ],
+    ids=["lone-cr", "cr-at-end", "line-separator-is-no-break", "crlf"],
+)
+def test_yaml_errors_point_at_lines_as_editors_count_them(
+    tmp_path: Path, text: str, line: int, column: int,
+) -> None:
+    """ruamel starts a new line at a lone \\r; findings count lines at \\n only (as git
+    and editors do), so the place is translated."""
+    (finding,) = [f for f in check_files(tmp_path / "repo", {E: text}) if f.name == INVALID]
+    assert (finding.line, finding.column) == (line, column)
+    lines = text.split("\n")
+    assert finding.line <= len(lines) and finding.column <= len(lines[finding.line - 1]) + 1
+
+
+def test_dependency_places_are_translated_too(tmp_path: Path) -> None:
+    text = "name: x\rdependencies:\r  - python=3.11\r  - numpy: 1.2\r"
+    (finding,) = [f for f in check_files(tmp_path / "repo", {E: text}) if f.name == MALFORMED]
+    assert finding.line == 1  # one line for git: no \n in the file
+    assert text[finding.column - 1:].startswith("numpy: 1.2")

@@ -10,6 +10,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from r2d_tui.core.prefetch import Prefetch
     from r2d_tui.core.render import RenderOptions
 
 __all__ = ["run_app"]
@@ -24,6 +25,7 @@ def run_app(
     watch: bool,
     editable: bool = False,
     test_on_build: bool = False,
+    prefetch: Prefetch | None = None,
 ) -> int:
     """Run the TUI on the repository at ``path`` until the user quits.
 
@@ -50,7 +52,7 @@ def run_app(
         return 2
     app = R2DApp(Session(
         workspace, options, builder=builder, tag=tag, watch=watch, editable=editable,
-        test_on_build=test_on_build, ui=ui,
+        test_on_build=test_on_build, ui=ui, prefetch=prefetch,
     ))
     result = app.run()
     if app.return_code:  # Textual sets 1 after an unhandled exception (it printed it)

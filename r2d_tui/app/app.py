@@ -19,6 +19,7 @@ from textual.screen import Screen
 
 from r2d_tui.app.commands import APP_COMMANDS, R2DCommands, bindings
 from r2d_tui.app.settings import UISettings
+from r2d_tui.core.prefetch import Prefetch
 from r2d_tui.core.recovery import discard_journal
 from r2d_tui.core.render import RenderOptions
 from r2d_tui.core.run import RunOptions
@@ -58,6 +59,9 @@ class Session:
     """How F5 runs the image (``None``: as repo2docker; ``editable`` is applied on top)."""
     ui: UISettings | None = None
     """Theme and keymap (``tui.toml``; ``None``: Textual's defaults, as in the tests)."""
+    prefetch: Prefetch | None = None
+    """A child process detecting the repository, started before Textual was imported; the
+    first preview waits for it and reads its answer from the detection cache."""
 
     @property
     def name(self) -> str:

@@ -442,6 +442,9 @@ class MainScreen(RunControls):
         if self.session.debounce and not immediate:
             await asyncio.sleep(self.session.debounce)
         workspace, options = self.workspace, self.session.options
+        head_start, self.session.prefetch = self.session.prefetch, None
+        if head_start is not None:  # the child detecting this repository since start-up
+            await asyncio.to_thread(head_start.wait)
         dirty = tuple(workspace.dirty_paths())
         # unchanged files detected before come from the cache (no repo2docker import)
         result = await asyncio.to_thread(render_cached, workspace, options)

@@ -113,12 +113,30 @@ class EnvFile:
     pip_section: tuple[int, int] | None
     """Line and column of the ``- pip:`` entry."""
     dependencies_line: int | None
+    text: str = ""
+    """The text parsed."""
 
 
-def _position(seq: Any, index: int) -> tuple[int, int]:
+#: Where ruamel.yaml's reader starts a new line (YAML 1.2: \n, \r\n and a lone \r).
+YAML_BREAKS = re.compile("\r\n|\r|\n")
+
+
+def located(text: str, line: int, column: int) -> tuple[int, int]:
+    """ruamel's 0-based ``(line, column)`` as findings count places: 1-based, with lines
+    split at ``\n`` only. ruamel also starts a line at a lone ``\r``, so without this a
+    file with one pointed below its last line."""
+    if "\r" not in text:
+        return line + 1, column + 1
+    starts = [0, *(match.end() for match in YAML_BREAKS.finditer(text))]
+    offset = min(starts[min(max(line, 0), len(starts) - 1)] + max(column, 0), len(text))
+    ours = text.count("\n", 0, offset) + 1
+    return ours, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _position(text: str, seq: Any, index: int) -> tuple[int, int]:
     try:
         line, column = seq.lc.item(index)
-        return int(line) + 1, int(column) + 1
+        return located(text, int(line), int(column))
     except (AttributeError, KeyError, TypeError):
         return 1, 1
 
@@ -146,8 +164,7 @@ def _parse(context: CheckContext, path: str) -> EnvFile | tuple[int, int, str] |
         data = yaml.load(source.text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = int(mark.line) + 1 if mark else 1
-        column = int(mark.column) + 1 if mark else 1
+        line, column = located(source.text, int(mark.line), int(mark.column)) if mark else (1, 1)
         problem = error.problem or error.context or "invalid YAML"
         return line, column, str(problem)
     except YAMLError as error:
@@ -161,12 +178,13 @@ def _parse(context: CheckContext, path: str) -> EnvFile | tuple[int, int, str] |
     deps = mapping.get("dependencies") if isinstance(mapping, dict) else None
     if isinstance(data, dict) and "dependencies" in data:
         try:
-            dependencies_line = int(mapping.lc.key("dependencies")[0]) + 1
+            key_line, key_column = mapping.lc.key("dependencies")
+            dependencies_line = located(source.text, int(key_line), int(key_column))[0]
         except (AttributeError, KeyError, TypeError):
             dependencies_line = None
     if isinstance(deps, list):
         for index, item in enumerate(deps):
-            line, column = _position(deps, index)
+            line, column = _position(source.text, deps, index)
             if isinstance(item, str):
                 dependencies.append(Dependency(item, line, column))
             elif isinstance(item, dict) and "pip" in item:
@@ -175,9 +193,9 @@ def _parse(context: CheckContext, path: str) -> EnvFile | tuple[int, int, str] |
                 if isinstance(pips, list):
                     for pip_index, pip_item in enumerate(pips):
                         if isinstance(pip_item, str):
-                            pline, pcol = _position(pips, pip_index)
+                            pline, pcol = _position(source.text, pips, pip_index)
                             dependencies.append(Dependency(pip_item, pline, pcol, pip=True))
-    return EnvFile(path, data, tuple(dependencies), pip_at, dependencies_line)
+    return EnvFile(path, data, tuple(dependencies), pip_at, dependencies_line, source.text)
 
 
 def environment_file(context: CheckContext) -> str | None:
@@ -641,10 +659,10 @@ def _kind(value: Any) -> str:
     return "empty" if value is None else f"a {type(value).__name__}"
 
 
-def _value_position(mapping: Any, key: str) -> tuple[int, int]:
+def _value_position(text: str, mapping: Any, key: str) -> tuple[int, int]:
     try:
         line, column = mapping.lc.value(key)
-        return int(line) + 1, int(column) + 1
+        return located(text, int(line), int(column))
     except (AttributeError, KeyError, TypeError):
         return 1, 1
 
@@ -657,13 +675,13 @@ def _as_spec(name: Any, version: Any) -> str:
     return f"{name}{version}" if version[:1] in "<>=!~" else f"{name}={version}"
 
 
-def _malformed(data: Any) -> Iterator[tuple[int, int, str, str]]:
+def _malformed(text: str, data: Any) -> Iterator[tuple[int, int, str, str]]:
     """``(line, column, message, fix)`` for each part of ``dependencies:`` conda cannot read."""
     deps = data.get("dependencies")
     if deps is None or isinstance(deps, list):
         pass
     else:
-        line, column = _value_position(data, "dependencies")
+        line, column = _value_position(text, data, "dependencies")
         fix = "write one '- package' line per package under 'dependencies:'"
         if isinstance(deps, str) and "\n" not in deps.strip():
             fix = f"write it as a list: 'dependencies:' then '  - {deps.split()[0]}' …"
@@ -672,13 +690,13 @@ def _malformed(data: Any) -> Iterator[tuple[int, int, str, str]]:
                "'- package' entry per package and the build fails", fix)
         return
     for index, item in enumerate(deps or ()):
-        line, column = _position(deps, index)
+        line, column = _position(text, deps, index)
         if isinstance(item, str):
             continue
         if isinstance(item, dict) and "pip" in item:
             pips = item.get("pip")
             if pips is not None and not isinstance(pips, list):
-                pline, pcol = _value_position(item, "pip")
+                pline, pcol = _value_position(text, item, "pip")
                 yield (pline, pcol,
                        f"'pip:' is {_kind(pips)}, not a list: conda hands pip one "
                        "requirement per entry and the build fails",
@@ -725,5 +743,5 @@ def malformed_dependencies(context: CheckContext) -> Iterator[Finding]:
     parsed = _parsed(context)
     if parsed is None or not isinstance(parsed.data, dict):
         return
-    for line, column, message, fix in _malformed(parsed.data):
+    for line, column, message, fix in _malformed(parsed.text, parsed.data):
         yield malformed_dependencies.finding(parsed.path, line, column, message, fix=fix)
