@@ -59,6 +59,7 @@ def make_app(root: Path, **session: object) -> R2DApp:
         "debounce": 0.0,
         "probe_engine": False,
         "watch_files": False,
+        "freeze_after_start_up": False,
         "repo_name": "demo",
     }
     settings.update(session)

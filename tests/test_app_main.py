@@ -514,3 +514,26 @@ async def test_saving_an_unedited_file_writes_nothing(tmp_path: Path) -> None:
         assert screen.workspace.dirty_paths() == []
     assert (root / "postBuild").read_bytes() == data
     assert (root / "postBuild").stat().st_mtime_ns == before
+
+
+async def test_start_up_objects_are_frozen_once_after_the_first_analysis(tmp_path: Path) -> None:
+    """Full collections then skip start-up's objects (r2d_tui.app.memory); a later
+    analysis does not freeze again."""
+    import gc
+
+    from r2d_tui.app import memory
+
+    assert gc.get_freeze_count() == 0, "nothing in the test process froze objects before"
+    app = make_app(python_repo(tmp_path), freeze_after_start_up=True)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            frozen = gc.get_freeze_count()
+            assert frozen > 0
+            assert memory.freeze_start_up_objects() is False, "once per process"
+            await pilot.press("ctrl+end", "x")
+            await settle(pilot)
+            assert gc.get_freeze_count() <= frozen, "not again (frozen objects can still die)"
+    finally:
+        gc.unfreeze()
+        memory._frozen = False

@@ -59,6 +59,10 @@ class Session:
     """How F5 runs the image (``None``: as repo2docker; ``editable`` is applied on top)."""
     ui: UISettings | None = None
     """Theme and keymap (``tui.toml``; ``None``: Textual's defaults, as in the tests)."""
+    freeze_after_start_up: bool = True
+    """After the first preview and analysis, move the objects alive to the garbage
+    collector's permanent generation (see :mod:`r2d_tui.app.memory`; off in tests, where
+    many apps share one process)."""
     prefetch: Prefetch | None = None
     """A child process detecting the repository, started before Textual was imported; the
     first preview waits for it and reads its answer from the detection cache."""
