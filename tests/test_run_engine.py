@@ -131,6 +131,29 @@ def _nothing_left() -> Iterator[None]:
 # --- run --------------------------------------------------------------------------------
 
 
+def test_stops_from_several_threads_at_once_all_return_with_the_container_gone(
+    web: tuple[Path, str],
+) -> None:
+    """The engine refuses a second removal while one is in progress; the refused caller
+    waits for it instead of returning with the container still there."""
+    root, tag = web
+    servers = [start_server(tag, RunOptions(), root=root) for _ in range(3)]
+    for server in servers:
+        assert server.wait_ready(30)
+    start = threading.Barrier(6)
+
+    def stop(server: Any) -> None:
+        start.wait()
+        server.stop(grace=0)
+
+    threads = [threading.Thread(target=stop, args=(s,)) for s in servers for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert [containers_named(s.name) for s in servers] == [[], [], []]
+
+
 def test_run_serves_on_localhost_and_stop_removes_it(web: tuple[Path, str]) -> None:
     root, tag = web
     server = start_server(tag, RunOptions(), root=root)

@@ -679,9 +679,32 @@ class RunningServer:
             try:
                 self.container.remove(force=True)
             except DockerException:
-                return  # "removal already in progress": the other caller finishes it
+                # "removal already in progress" (the log follower removes an ended
+                # container too): wait for the other caller to finish, so that the
+                # container is gone when this returns
+                if not self._wait_gone(REMOVAL_WAIT_SECONDS):
+                    return
         self._removed = True
         _untrack(self.container)
+
+    def _wait_gone(self, timeout: float) -> bool:
+        """Poll the engine until the container no longer exists; whether it went."""
+        from docker.errors import DockerException, NotFound
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.container.reload()
+            except NotFound:
+                return True
+            except DockerException:
+                return False
+            time.sleep(0.05)
+        return False
+
+
+#: How long :meth:`RunningServer.remove` waits for a removal another thread started.
+REMOVAL_WAIT_SECONDS = 10.0
 
 
 def _http_answers(url: str) -> bool:
