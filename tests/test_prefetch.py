@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from app_support import OPTIONS, SIZE, main_screen, make_app, make_repo, python_repo, settle
 
 from r2d_tui.app.widgets.preview import DockerfilePreview
@@ -132,3 +133,34 @@ async def test_the_tui_waits_for_the_child_and_shows_its_render(tmp_path: Path) 
         assert head_start._process.poll() == 0, "waited for, and it ended well"
         preview = screen.query_one(DockerfilePreview)
         assert preview.text == render(Workspace(root), OPTIONS).dockerfile
+
+
+def test_nothing_in_the_working_folder_runs_in_the_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``r2d-tui .`` runs inside the repository; a json.py or an r2d_tui/ package there
+    must not be imported by the child (``python -m`` would put the folder first)."""
+    marker = tmp_path / "ran"
+    repo = make_repo(tmp_path / "repo", {
+        "requirements.txt": "numpy\n",
+        "json.py": f"open({str(marker)!r}, 'w').write('json')\n",
+        "r2d_tui/__init__.py": f"open({str(marker)!r}, 'w').write('package')\n",
+    })
+    monkeypatch.chdir(repo)
+    head_start = prefetch.start(".")
+    assert head_start is not None and head_start.wait()
+    assert not marker.exists(), marker.read_text()
+    assert cached_render(Workspace(repo)) is not None
+
+
+def test_detection_records_are_readable_by_the_user_only(
+    tmp_path: Path, r2d_tui_cache_dir: Path,
+) -> None:
+    """They hold the options, build arguments included."""
+    repo = make_repo(tmp_path / "repo", {"requirements.txt": "numpy\n"})
+    head_start = prefetch.start(str(repo), RICH)
+    assert head_start is not None and head_start.wait()
+    (record,) = (r2d_tui_cache_dir / "detect").glob("*.json")
+    assert "s3cret-value" in record.read_text()
+    assert record.stat().st_mode & 0o777 == 0o600
+    assert (r2d_tui_cache_dir / "detect").stat().st_mode & 0o077 == 0

@@ -89,7 +89,9 @@ CASES = [
     Case("comments-only", {E: "# TODO: add packages\n"}, want=(Want(EMPTY, E, 1),)),
     Case("name-and-channels-only", {E: "name: x\nchannels:\n  - conda-forge\n"},
          want=(Want(EMPTY, E, 1),)),
-    Case("dependencies-null", {E: "name: x\ndependencies:\n"}, want=(Want(EMPTY, E, 1),)),
+    Case("dependencies-null",  # repo2docker: 'NoneType' object is not iterable
+         {E: "name: x\ndependencies:\n"}, want=(Want("render-failed", E, 1),),
+         forbid=(EMPTY,)),
     Case("dependencies-empty-list", {E: "dependencies: []\n"}, want=(Want(EMPTY, E, 1),)),
     Case("one-dependency", {E: deps("numpy")}, forbid=(EMPTY,)),
     Case("pip-only-dependencies", {E: deps("pip", "pip:") + "    - requests\n"}, forbid=(EMPTY,)),
@@ -269,6 +271,11 @@ CASES = [
     Case("pip-entry-with-a-package-key",
          {E: "dependencies:\n  - pip\n  - pip:\n      - requests\n    numpy: 1\n"},
          want=(Want(MALFORMED, E, 3, 5),)),
+    Case("pip-list-entries-not-strings",
+         {E: deps("python=3.11", "pip", "pip:") + "    - requests: 2\n    - 5\n    - ok\n"},
+         want=(Want(MALFORMED, E, 5, 7), Want(MALFORMED, E, 6, 7))),
+    Case("tagged-and-date-entries", {E: deps("python=3.11", "!!str numpy", "2024-01-01")},
+         want=(Want(MALFORMED, E, 3, 5), Want(MALFORMED, E, 4, 5))),
     Case("malformed-in-binder-folder", {"binder/environment.yml": "dependencies: numpy\n"},
          want=(Want(MALFORMED, "binder/environment.yml", 1, 15),)),
     Case("well-formed", {E: deps("python=3.11", "'numpy>=1.26'", "pip", "pip:")
@@ -333,8 +340,13 @@ def test_environment_symlink_checked_out_as_a_file(
         (deps("python=3.11", "\"numpy: '>=1.2'\""), None),  # a quoted string: well-formed
         ("dependencies:\n  - python=3.11\n  - numpy: '>=1.2'\n", "'- numpy>=1.2'"),
         ("dependencies: numpy pandas\n", "'  - numpy'"),
+        (deps("python: 3.10"), "'- python=3.10'"),  # the parsed float would say 3.1
+        (deps("bokeh: 1.0e3  # pinned"), "'- bokeh=1.0e3'"),
+        ("dependencies:\n  - a: 1\n    b: 2\n", "'- a=1', '- b=2'"),
+        (deps("pandas: [1, 2]"), "'- pandas=<version>'"),
     ],
-    ids=["name-version", "quoted-string", "operator-kept", "string-list"],
+    ids=["name-version", "quoted-string", "operator-kept", "string-list", "as-written",
+         "comment-dropped", "two-packages", "no-version-to-copy"],
 )
 def test_malformed_dependency_fix_names_the_spec(tmp_path: Path, text: str,
                                                  fix: str | None) -> None:

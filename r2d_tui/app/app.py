@@ -139,8 +139,17 @@ class R2DApp(App[int]):
             decided,
         )
 
-    def _quit_on_purpose(self) -> None:
-        """Exit; the user chose to, so there is nothing to recover next time."""
+    def _quit_on_purpose(self, waited: int = 0) -> None:
+        """Exit; the user chose to, so there is nothing to recover next time.
+
+        A ctrl+q in the first half second can come while the screen's tab bars are still
+        being mounted; exiting then made Textual's ``Tabs`` mount handler fail ("No Tab
+        with id …", exit status 1). Wait for them (up to a second) before exiting."""
+        from textual.widgets import Tabs
+
+        if waited < 20 and not all(tabs.is_mounted for tabs in self.screen.query(Tabs)):
+            self.set_timer(0.05, lambda: self._quit_on_purpose(waited + 1))
+            return
         discard_journal(self.session.workspace.root)
         self.exit(0)
 

@@ -11,7 +11,8 @@ was seen before, the child finds the cache warm and exits after ~0.1 s.
 The child is only a head start. Whatever it does, the TUI renders for itself when the cache
 has no answer (the child failed, was too slow, or the files changed meanwhile), so a child
 that crashes costs nothing but its time. The options travel on the child's stdin, not on
-its command line, so build arguments do not show in ``ps``. On a one-core machine no child
+its command line, so build arguments do not show in ``ps``. It runs with ``-P``: nothing in
+the working folder (often the repository) is importable by it. On a one-core machine no child
 is started: the two processes would only take turns.
 """
 
@@ -72,8 +73,10 @@ def start(path: str, options: RenderOptions | None = None) -> Prefetch | None:
         return None
     payload = json.dumps(dataclasses.asdict(options or RenderOptions())).encode()
     try:
+        # -P: ``-m`` would put the working folder (often the repository itself) first on
+        # sys.path, and a json.py or r2d_tui/ there would run on the host
         process = subprocess.Popen(
-            [sys.executable, "-m", "r2d_tui.core.prefetch", path],
+            [sys.executable, "-P", "-m", "r2d_tui.core.prefetch", os.path.abspath(path)],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
     except OSError:

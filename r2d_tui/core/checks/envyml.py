@@ -287,6 +287,8 @@ def empty_environment_yml(context: CheckContext) -> Iterator[Finding]:
     if not isinstance(parsed, EnvFile):
         return
     data = parsed.data
+    if isinstance(data, dict) and "dependencies" in data and data["dependencies"] is None:
+        return  # 'dependencies:' with nothing: repo2docker fails, render-failed says so
     if data is None or (isinstance(data, dict) and not data.get("dependencies")):
         what = "empty" if data is None else "without dependencies"
         yield empty_environment_yml.finding(
@@ -646,17 +648,23 @@ def pip_without_pip(context: CheckContext) -> Iterator[Finding]:
 
 def _kind(value: Any) -> str:
     """What a YAML value is, in the words of the person who wrote it."""
+    import datetime
+
     if isinstance(value, str):
         return "a string"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, (int, float)):
         return "a number"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return "a date"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return "empty" if value is None else f"a {type(value).__name__}"
+    if value is None:
+        return "empty"
+    return "a tagged value" if hasattr(value, "tag") else f"a {type(value).__name__}"
 
 
 def _value_position(text: str, mapping: Any, key: str) -> tuple[int, int]:
@@ -667,12 +675,54 @@ def _value_position(text: str, mapping: Any, key: str) -> tuple[int, int]:
         return 1, 1
 
 
-def _as_spec(name: Any, version: Any) -> str:
+def _written(text: str, line: int, column: int) -> str:
+    """The scalar written at 1-based ``line``/``column`` as it stands in the file (``3.10``
+    stays ``3.10``; the parsed float would be 3.1): up to a comment or the line's end."""
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        return ""
+    written = lines[line - 1][column - 1:].rstrip("\r")
+    written = re.split(r"\s#", written, maxsplit=1)[0].strip()
+    return written[1:-1] if written[:1] in "'\"" and written[-1:] == written[:1] else written
+
+
+def _as_spec(name: Any, version: str) -> str:
     """``numpy: 1.26`` as conda's ``numpy=1.26`` (``numpy: '>=1.2'`` as ``numpy>=1.2``)."""
-    if version is None:
+    if not version:
         return str(name)
-    version = str(version).strip()
     return f"{name}{version}" if version[:1] in "<>=!~" else f"{name}={version}"
+
+
+def _mapping_entry(text: str, item: Any, line: int, column: int) -> tuple[int, int, str, str]:
+    """``- numpy: 1.26``: the finding, with the spec written from the file's own text."""
+    specs = []
+    for key, value in item.items():
+        if isinstance(value, (dict, list)):
+            specs.append(f"{key}=<version>")
+        else:
+            written = _written(text, *_value_position(text, item, key)) if value is not None \
+                else ""
+            specs.append(_as_spec(key, written))
+    names = ", ".join(f"{key!r}" for key in item)
+    several = len(specs) > 1
+    fix = ("write one line per package: " + ", ".join(f"'- {spec}'" for spec in specs)
+           if several else f"write it as '- {specs[0]}' (conda's name=version)"
+           if specs else "remove the empty entry")
+    return (line, column,
+            f"{names} {'are' if several else 'is'} a mapping ('name: version'), not a package "
+            "spec: conda reads the key as an installer and fails", fix)
+
+
+def _not_a_spec(text: str, item: Any, line: int, column: int, where: str,
+                expected: str) -> tuple[int, int, str, str]:
+    if item is None:
+        return (line, max(1, column - 1),
+                f"an empty '-' entry in {where}: it names no package",
+                "remove the line or name a package")
+    shown = _written(text, line, column)[:40] or repr(item)[:40]
+    return (line, column,
+            f"{_kind(item)} entry ({shown}) in {where}, not a package spec: {expected}",
+            "name a package, quoted if it starts with a digit or a tag")
 
 
 def _malformed(text: str, data: Any) -> Iterator[tuple[int, int, str, str]]:
@@ -689,6 +739,7 @@ def _malformed(text: str, data: Any) -> Iterator[tuple[int, int, str, str]]:
                f"'dependencies:' is {_kind(deps)}, not a list: conda expects one "
                "'- package' entry per package and the build fails", fix)
         return
+    conda_expects = "conda expects strings such as 'numpy' or 'numpy=1.26'"
     for index, item in enumerate(deps or ()):
         line, column = _position(text, deps, index)
         if isinstance(item, str):
@@ -702,6 +753,12 @@ def _malformed(text: str, data: Any) -> Iterator[tuple[int, int, str, str]]:
                        "requirement per entry and the build fails",
                        "write each pip requirement as its own '- requirement' line under "
                        "'- pip:'")
+            for pip_index, pip_item in enumerate(pips if isinstance(pips, list) else ()):
+                if not isinstance(pip_item, str):
+                    pline, pcol = _position(text, pips, pip_index)
+                    yield _not_a_spec(text, pip_item, pline, pcol, "the pip: list",
+                                      "pip expects requirement strings such as "
+                                      "'requests' or 'requests==2.32'")
             extra = [str(key) for key in item if key != "pip"]
             if extra:
                 yield (line, column,
@@ -710,20 +767,9 @@ def _malformed(text: str, data: Any) -> Iterator[tuple[int, int, str, str]]:
                        "move them to their own '- package' lines")
             continue
         if isinstance(item, dict):
-            pairs = [_as_spec(key, value) for key, value in item.items()]
-            yield (line, column,
-                   f"{', '.join(f'{key!r}' for key in item)} is a mapping ('name: version'), "
-                   "not a package spec: conda reads the key as an installer and fails",
-                   f"write it as '- {pairs[0]}' (conda's name=version)" if pairs else
-                   "remove the empty entry")
-        elif item is None:
-            yield (line, column, "an empty '-' entry: conda cannot read a package from it",
-                   "remove the line or name a package")
+            yield _mapping_entry(text, item, line, column)
         else:
-            yield (line, column,
-                   f"{_kind(item)} entry ({item!r}), not a package spec: conda expects "
-                   "strings such as 'numpy' or 'numpy=1.26'",
-                   "name a package, quoted if it starts with a digit")
+            yield _not_a_spec(text, item, line, column, "dependencies", conda_expects)
 
 
 @rule(

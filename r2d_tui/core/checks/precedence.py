@@ -160,13 +160,19 @@ def empty_dockerfile(context: CheckContext) -> Iterator[Finding]:
         from r2d_tui.core.buildtime import dockerfile_instructions
 
         for keyword, argument, line in dockerfile_instructions(text):
-            if keyword.split()[0] == "FROM" and not argument.replace("\\", " ").split():
-                yield empty_dockerfile.finding(
-                    path, line, 1,
-                    "FROM without an image: the build fails ('FROM requires either one "
-                    "or three arguments')",
-                    fix="name the base image: FROM <image>[:tag]",
-                )
+            if keyword.split()[0] != "FROM":
+                continue
+            # BuildKit's rule: flags (--platform=…) aside, "image" or "image AS name"
+            words = [w for w in argument.replace("\\", " ").split() if not w.startswith("--")]
+            if len(words) == 1 or (len(words) == 3 and words[1].upper() == "AS"):
+                continue
+            yield empty_dockerfile.finding(
+                path, line, 1,
+                ("FROM without an image" if not words else
+                 f"FROM {' '.join(words)[:60]} is not an image (or 'image AS name')")
+                + ": the build fails ('FROM requires either one or three arguments')",
+                fix="name the base image: FROM <image>[:tag] [AS <name>]",
+            )
 
 
 @rule(
