@@ -24,6 +24,11 @@ _LOCK = threading.Lock()
 _frozen = False
 
 
+def frozen() -> bool:
+    """Whether :func:`freeze_start_up_objects` has run in this process."""
+    return _frozen
+
+
 def freeze_start_up_objects() -> bool:
     """Collect, then freeze what is alive (once per process). Whether this call froze."""
     global _frozen

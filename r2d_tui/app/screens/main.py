@@ -39,8 +39,8 @@ from textual.timer import Timer
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from r2d_tui.app import memory
 from r2d_tui.app.commands import MAIN_COMMANDS, bindings, command_key
-from r2d_tui.app.memory import freeze_start_up_objects
 from r2d_tui.app.messages import (
     Analysed,
     BuildEnded,
@@ -472,9 +472,9 @@ class MainScreen(RunControls):
         # a cached first preview left repo2docker unimported: import it now, not on the
         # first keystroke
         await asyncio.to_thread(prepare_renderer)
-        if self.session.freeze_after_start_up:
+        if self.session.freeze_after_start_up and not memory.frozen():
             # start-up is over: keep full collections from walking it (r2d_tui.app.memory)
-            await asyncio.to_thread(freeze_start_up_objects)
+            await asyncio.to_thread(memory.freeze_start_up_objects)
 
     @on(PreviewRendered)
     def _preview_rendered(self, message: PreviewRendered) -> None:

@@ -7,6 +7,8 @@ dependency. Only the environment file the chosen buildpack reads is checked for 
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -127,10 +129,18 @@ def located(text: str, line: int, column: int) -> tuple[int, int]:
     file with one pointed below its last line."""
     if "\r" not in text:
         return line + 1, column + 1
-    starts = [0, *(match.end() for match in YAML_BREAKS.finditer(text))]
+    starts, newlines = _line_starts(text)
     offset = min(starts[min(max(line, 0), len(starts) - 1)] + max(column, 0), len(text))
-    ours = text.count("\n", 0, offset) + 1
-    return ours, offset - (text.rfind("\n", 0, offset) + 1) + 1
+    ours = bisect.bisect_left(newlines, offset)  # the \n before offset, 0-based
+    return ours + 1, offset - (newlines[ours - 1] + 1 if ours else 0) + 1
+
+
+@functools.lru_cache(maxsize=4)
+def _line_starts(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Where ruamel's lines start, and where the ``\n`` are, in ``text``: found once per
+    file, not once per dependency (a long file with lone \r breaks was quadratic)."""
+    starts = (0, *(match.end() for match in YAML_BREAKS.finditer(text)))
+    return starts, tuple(match.start() for match in re.finditer("\n", text))
 
 
 def _position(text: str, seq: Any, index: int) -> tuple[int, int]:
